@@ -1,0 +1,17 @@
+"""bpmnb: set up and prove the outgoing mail account of a business-process system.
+
+The package is organised by job, so that a reader finds a behaviour from the
+module names alone:
+
+- ``settings``: the account settings model (the "Serwer pocztowy" tab);
+- ``rules``: the checks that turn settings into findings at fields;
+- ``storage`` and ``secrets``: where settings and secrets live;
+- ``message``, ``transport``, ``delivery``: building and sending a message;
+- ``queue`` and ``worker``: the persistent outbox;
+- ``diagnosis``, ``probe``, ``detect``: finding out what is wrong or right;
+- ``presets``: known providers; ``oauth``: Office 365 tokens;
+- ``sandbox``: a local mail server for trying everything without an account;
+- ``widgets`` and ``app``: the notebook form; ``cli``: the command line.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,85 @@
+"""The ``bpmnb`` command line.
+
+Exit codes: 0 success, 1 the operation failed, 2 bad usage or invalid
+settings. Every command accepts ``--home``; ``--json`` output uses the
+settings' field names. Each area registers its commands from its own module.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import click
+
+from bpmnb.home import Home
+from bpmnb.i18n import Lang, default_lang
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+@dataclass
+class CliContext:
+    home: Home
+    lang: Lang
+
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    "home_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="State directory (default: $BPMNB_HOME or the user data directory).",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["pl", "en"]),
+    default=None,
+    help="Language of messages (default: pl, or $BPMNB_LANG).",
+)
+@click.option("-v", "--verbose", count=True, help="-v: INFO, -vv: DEBUG on stderr.")
+@click.version_option(package_name="bpmnb")
+@click.pass_context
+def main(
+    ctx: click.Context, home_dir: str | None, lang: str | None, verbose: int
+) -> None:
+    """bpmnb: set up and prove an outgoing mail account."""
+    if verbose:
+        logging.basicConfig(
+            level=logging.DEBUG if verbose > 1 else logging.INFO,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
+    chosen: Lang = "en" if lang == "en" else ("pl" if lang == "pl" else default_lang())
+    ctx.obj = CliContext(home=Home.resolve(home_dir), lang=chosen)
+
+
+def _register() -> None:
+    from bpmnb.cli import (
+        app_cmd,
+        check_cmd,
+        oauth_cmd,
+        queue_cmd,
+        sandbox_cmd,
+        send_cmd,
+        settings_cmd,
+    )
+
+    for module in (
+        settings_cmd,
+        send_cmd,
+        sandbox_cmd,
+        app_cmd,
+        queue_cmd,
+        check_cmd,
+        oauth_cmd,
+    ):
+        module.register(main)
+
+
+_register()
