@@ -63,6 +63,7 @@ def _register() -> None:
     from bpmnb.cli import (
         app_cmd,
         check_cmd,
+        detect_cmd,
         oauth_cmd,
         queue_cmd,
         sandbox_cmd,
@@ -77,6 +78,7 @@ def _register() -> None:
         app_cmd,
         queue_cmd,
         check_cmd,
+        detect_cmd,
         oauth_cmd,
     ):
         module.register(main)

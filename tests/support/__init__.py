@@ -1,0 +1,1 @@
+"""Test helpers shared by several areas: real TLS material and free ports."""
