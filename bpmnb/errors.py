@@ -119,7 +119,9 @@ class BpmnbError(Exception):
 
     def message(self, lang: Lang | None = None) -> str:
         """What went wrong, in the user's language."""
-        return text(f"diagnosis.{self.code}", lang or default_lang(), **self.hint_fields)
+        return text(
+            f"diagnosis.{self.code}", lang or default_lang(), **self.hint_fields
+        )
 
     def hint(self, lang: Lang | None = None) -> str:
         """What to do about it, in the user's language."""

@@ -3,7 +3,9 @@
 The values come from each provider's own help pages; Thunderbird's ISP
 database agrees with them (``tests/test_presets.py`` checks every provider
 both know). ``login`` says whether the provider wants the local part of the
-address or the whole address as the user name.
+address or the whole address as the user name. :func:`by_domain` finds a
+provider from an address, :func:`by_host` from a server name and
+:func:`by_mx` from a domain's mail exchangers (for :mod:`bpmnb.detect`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ class Preset:
     alternatives: tuple[tuple[int, Encryption], ...] = ()
     daily_cap: int | None = None
     app_password: bool = False
+    # The provider documents only OAuth2 for SMTP, so a login and password may
+    # be refused even when correct; AuthMethod has no OAuth flow for it yet.
+    oauth_only: bool = False
+    # Addresses at any subdomain of ``domains`` belong here too, as Office
+    # 365 tenants' own ``<tenant>.onmicrosoft.com`` domains do.
+    subdomains: bool = False
     help_url: str = ""
     notes: tuple[str, ...] = field(default=())  # catalogue keys
 
@@ -122,6 +130,12 @@ PRESETS: dict[str, Preset] = {
             login="address",
             domains=("outlook.com", "hotmail.com", "live.com", "msn.com"),
             mx_suffixes=("olc.protection.outlook.com",),
+            # Microsoft announced the end of basic authentication for
+            # Outlook.com mailboxes in other apps (from September 2024), and
+            # Thunderbird's database lists OAuth2 only for this server.
+            oauth_only=True,
+            help_url="https://support.microsoft.com/office/"
+            "d088b986-291d-42b8-9564-9c414e2aa040",
         ),
         Preset(
             key="office365",
@@ -131,6 +145,7 @@ PRESETS: dict[str, Preset] = {
             encryption=Encryption.STARTTLS,
             login="address",
             domains=("onmicrosoft.com",),
+            subdomains=True,
             mx_suffixes=("mail.protection.outlook.com",),
             auth=AuthMethod.OAUTH2_OFFICE365,
             daily_cap=10000,
@@ -163,6 +178,8 @@ PRESETS: dict[str, Preset] = {
 OFFICE365_HOSTS: tuple[str, ...] = ("smtp.office365.com", "outlook.office365.com")
 GOOGLE_HOSTS: tuple[str, ...] = ("smtp.gmail.com", "smtp-relay.gmail.com")
 CLOUD_OPEN_PORTS: tuple[int, ...] = (25, 465, 587)
+# Where Comarch cloud customers ask for another port to be opened.
+CLOUD_SUPPORT_ADDRESS = "chmura.standard@comarch.pl"
 
 
 def by_domain(domain: str) -> Preset | None:
@@ -170,6 +187,9 @@ def by_domain(domain: str) -> Preset | None:
     domain = domain.lower().rstrip(".")
     for preset in PRESETS.values():
         if domain in preset.domains:
+            return preset
+    for preset in PRESETS.values():
+        if preset.subdomains and any(domain.endswith("." + d) for d in preset.domains):
             return preset
     return None
 
@@ -182,4 +202,16 @@ def by_host(host: str) -> Preset | None:
             return preset
     if host in OFFICE365_HOSTS:
         return PRESETS["office365"]
+    return None
+
+
+def by_mx(host: str) -> Preset | None:
+    """The preset whose mail exchangers ``host`` belongs to (a suffix match on
+    whole labels), so that a company domain hosted by a known provider, e.g.
+    Google Workspace behind ``aspmx.l.google.com``, is recognised."""
+    host = host.lower().rstrip(".")
+    for preset in PRESETS.values():
+        for suffix in preset.mx_suffixes:
+            if host == suffix or host.endswith("." + suffix):
+                return preset
     return None

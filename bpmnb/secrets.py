@@ -1,18 +1,44 @@
 """Where passwords and tokens live: never in the settings file.
 
-CONTRACT (implemented by the rules/storage work): ``SecretStore`` with
-``get``/``set``/``delete`` by :data:`bpmnb.settings.SecretName`, chosen
-explicitly: a secure OS keyring backend when one exists, otherwise a JSON file
-in the home directory with mode 0600. ``BPMNB_PASSWORD`` overrides the stored
-password for automation.
+The store is chosen explicitly, never by ``keyring``'s automatic chain: inside
+a Jupyter kernel that chain can silently end at a plain-text file. We use the
+OS keyring only when its backend is a secure one (Secret Service, KWallet,
+macOS Keychain, Windows Credential Locker); otherwise a JSON file in the home
+directory, created with mode 0600 and refused when anyone else may read it.
+``BPMNB_SECRET_BACKEND=file|keyring`` forces the choice (tests use ``file``).
+``BPMNB_PASSWORD`` overrides the stored password for automation; that is
+handled by :mod:`bpmnb.credentials`.
+
+No function here logs or raises with a secret value in it.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import contextlib
+import json
+import logging
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol, get_args
 
+from bpmnb.errors import Code, SecretStoreError, Stage
 from bpmnb.home import Home
+from bpmnb.i18n import Lang, default_lang, text
 from bpmnb.settings import SecretName
+
+log = logging.getLogger(__name__)
+
+BACKEND_ENV = "BPMNB_SECRET_BACKEND"
+SECRET_NAMES: tuple[str, ...] = get_args(SecretName)
+
+# Backends that are not a protected store: ``fail``/``null`` store nothing,
+# ``chainer`` delegates to whatever it found (we look inside it instead), and
+# keyrings.alt's backends write files (plain text, or encrypted with a
+# password prompted on a terminal a kernel does not have).
+_INSECURE_MODULES = ("keyring.backends.fail", "keyring.backends.null", "keyrings.alt")
 
 
 class SecretStore(Protocol):
@@ -25,6 +51,327 @@ class SecretStore(Protocol):
     def delete(self, name: SecretName) -> None: ...
 
 
+class StoreError(SecretStoreError):
+    """A secret store problem explained by a ``storage.`` catalogue key."""
+
+    def __init__(self, key: str, **fields: object) -> None:
+        self.key = key
+        self.fields = fields
+        super().__init__(Code.INVALID_SETTINGS, stage=Stage.SETTINGS)
+
+    def message(self, lang: Lang | None = None) -> str:
+        return text(self.key, lang or default_lang(), **self.fields)
+
+    def hint(self, lang: Lang | None = None) -> str:
+        from bpmnb.catalog import CATALOG
+
+        hint_key = f"{self.key}.hint"
+        if hint_key not in CATALOG:
+            return ""
+        return text(hint_key, lang or default_lang(), **self.fields)
+
+    def describe(self, lang: Lang | None = None) -> str:
+        hint = self.hint(lang)
+        return f"[{self.code}] {self.message(lang)}" + (f" {hint}" if hint else "")
+
+
+def _check_name(name: str) -> None:
+    if name not in SECRET_NAMES:
+        raise ValueError(
+            f"unknown secret name {name!r}; expected one of {SECRET_NAMES}"
+        )
+
+
+# --------------------------------------------------------------------------
+# The 0600 file
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """Serialise read-modify-write of the secrets file between processes."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows has no fcntl
+        yield
+        return
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``data`` atomically, created with ``mode``.
+
+    The temporary file is created with O_CREAT|O_EXCL and the final mode, so
+    the content is never readable by others, not even for a moment; after
+    fsync it replaces the target with one rename (atomic on POSIX), and the
+    directory is fsynced so the rename survives a power loss.
+    """
+    directory = path.parent
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=directory
+    )
+    tmp = Path(tmp_name)
+    try:
+        if mode != 0o600:  # mkstemp already created it 0600
+            os.chmod(tmp, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    _fsync_dir(directory)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:  # pragma: no cover - some filesystems refuse
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Remove temporary files left by a process killed while writing ``path``.
+
+    Their names carry the writer's pid; a file whose writer is gone is
+    removed, one whose writer still runs is left alone.
+    """
+    for candidate in path.parent.glob(f".{path.name}.*.tmp"):
+        parts = candidate.name[len(path.name) + 2 :].split(".")
+        try:
+            pid = int(parts[0])
+        except (ValueError, IndexError):
+            continue
+        if pid == os.getpid() or _alive(pid):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            candidate.unlink()
+            log.debug("removed stale temporary file %s", candidate)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class FileStore:
+    """Secrets as a JSON object in a file only its owner may read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.description = self.describe(default_lang())
+
+    def describe(self, lang: Lang) -> str:
+        return text("storage.backend.file", lang, path=self.path)
+
+    def _read(self) -> dict[str, str]:
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise StoreError(
+                "storage.secrets_unreadable", file=self.path, reason=exc.strerror
+            ) from None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise StoreError(
+                    "storage.secrets_exposed",
+                    file=self.path,
+                    mode=f"{stat.S_IMODE(info.st_mode):04o}",
+                )
+            if hasattr(os, "getuid") and info.st_uid != os.getuid():
+                raise StoreError("storage.secrets_foreign", file=self.path)
+            raw = handle.read()
+        try:
+            data: Any = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            # Never quote the content: it is secrets.
+            raise StoreError("storage.secrets_corrupt", file=self.path) from None
+        if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+        ):
+            raise StoreError("storage.secrets_corrupt", file=self.path)
+        return data
+
+    def _write(self, data: dict[str, str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        remove_stale_temporaries(self.path)
+        payload = json.dumps(data, indent=2, sort_keys=True).encode("utf-8")
+        write_private(self.path, payload, 0o600)
+
+    def _lock_path(self) -> Path:
+        return self.path.with_name(f".{self.path.name}.lock")
+
+    def get(self, name: SecretName) -> str | None:
+        _check_name(name)
+        return self._read().get(name)
+
+    def set(self, name: SecretName, value: str) -> None:
+        _check_name(name)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with _locked(self._lock_path()):
+            data = self._read()
+            data[name] = value
+            self._write(data)
+        log.debug("stored secret %s in %s", name, self.path)
+
+    def delete(self, name: SecretName) -> None:
+        _check_name(name)
+        if not self.path.exists():
+            return
+        with _locked(self._lock_path()):
+            data = self._read()
+            if data.pop(name, None) is not None:
+                self._write(data)
+        log.debug("deleted secret %s from %s", name, self.path)
+
+
+# --------------------------------------------------------------------------
+# The OS keyring
+
+
+class KeyringStore:
+    """Secrets in a secure OS keyring, under a service named after the home.
+
+    The service name contains the home directory, so two homes (a test and
+    a real account, say) never read each other's password.
+    """
+
+    def __init__(self, backend: Any, home: Home) -> None:
+        self.backend = backend
+        self.service = f"bpmnb:{home.root}"
+        self.description = self.describe(default_lang())
+
+    def describe(self, lang: Lang) -> str:
+        name = getattr(self.backend, "name", type(self.backend).__name__)
+        return text("storage.backend.keyring", lang, name=name)
+
+    def _fail(self, exc: Exception) -> StoreError:
+        return StoreError(
+            "storage.keyring_failed", name=type(exc).__name__, service=self.service
+        )
+
+    def get(self, name: SecretName) -> str | None:
+        _check_name(name)
+        try:
+            value = self.backend.get_password(self.service, name)
+        except Exception as exc:
+            raise self._fail(exc) from None
+        return value if isinstance(value, str) else None
+
+    def set(self, name: SecretName, value: str) -> None:
+        _check_name(name)
+        try:
+            self.backend.set_password(self.service, name, value)
+        except Exception as exc:
+            raise self._fail(exc) from None
+        log.debug("stored secret %s in keyring service %s", name, self.service)
+
+    def delete(self, name: SecretName) -> None:
+        _check_name(name)
+        try:
+            if self.backend.get_password(self.service, name) is None:
+                return
+            self.backend.delete_password(self.service, name)
+        except Exception as exc:
+            raise self._fail(exc) from None
+
+
+def _is_chainer(backend: Any) -> bool:
+    try:
+        from keyring.backends.chainer import ChainerBackend
+    except ImportError:  # pragma: no cover - keyring is a dependency
+        return False
+    return isinstance(backend, ChainerBackend)
+
+
+def _is_secure(backend: Any) -> bool:
+    """Whether ``backend`` keeps secrets in a protected OS store."""
+    from keyring.backends import fail, null
+
+    if isinstance(backend, fail.Keyring | null.Keyring) or _is_chainer(backend):
+        return False
+    cls = type(backend)
+    if (
+        cls.__module__.startswith(_INSECURE_MODULES)
+        or "plaintext" in cls.__name__.lower()
+    ):
+        return False
+    try:
+        priority = float(backend.priority)
+    except Exception:
+        return False
+    return priority >= 1
+
+
+def secure_keyring() -> Any | None:
+    """The OS keyring backend if it is a secure one, else None.
+
+    When keyring chose its chainer, the chainer's members are examined and
+    the best secure one is used directly.
+    """
+    try:
+        import keyring
+    except ImportError:  # pragma: no cover - keyring is a dependency
+        return None
+    try:
+        backend = keyring.get_keyring()
+    except Exception:
+        return None
+    candidates = [backend]
+    if _is_chainer(backend):
+        try:
+            candidates = list(getattr(backend, "backends", []))
+        except Exception:
+            candidates = []
+    for candidate in candidates:
+        if _is_secure(candidate):
+            return candidate
+    return None
+
+
 def open_store(home: Home) -> SecretStore:
     """The store for ``home``: secure keyring if present, else the 0600 file."""
-    raise NotImplementedError
+    forced = os.environ.get(BACKEND_ENV, "").strip().lower()
+    if forced not in ("", "file", "keyring"):
+        raise StoreError("storage.backend_unknown", value=forced, env=BACKEND_ENV)
+    if forced == "file":
+        return FileStore(home.secrets_file)
+    backend = secure_keyring()
+    if backend is None and forced == "keyring":
+        import keyring
+
+        backend = keyring.get_keyring()
+        log.warning("using keyring backend %s as forced by %s", backend, BACKEND_ENV)
+    if backend is not None:
+        return KeyringStore(backend, home)
+    return FileStore(home.secrets_file)
+
+
+def describe(store: SecretStore, lang: Lang) -> str:
+    """The store's description in ``lang`` (``description`` is in the default)."""
+    method = getattr(store, "describe", None)
+    if callable(method):
+        return str(method(lang))
+    return store.description

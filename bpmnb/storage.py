@@ -1,15 +1,126 @@
 """Saving and loading settings: atomic, and never with a secret in the file.
 
-CONTRACT (implemented by the rules/storage work).
+The settings file holds :meth:`AccountSettings.public_dict` only; the
+password and the OAuth client secret go to :mod:`bpmnb.secrets`. Every write
+is a temporary file in the same directory, fsynced and renamed over the old
+one, so a crash leaves either the old settings or the new ones, never a
+half-written file. A damaged file is reported, never silently replaced.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from pydantic import SecretStr
+
+from bpmnb import rules
+from bpmnb.errors import BpmnbError, Code, SettingsError, Stage
 from bpmnb.home import Home
-from bpmnb.secrets import SecretStore
-from bpmnb.settings import AccountSettings
+from bpmnb.i18n import Lang, default_lang, text
+from bpmnb.presets import by_host
+from bpmnb.rules import Finding
+from bpmnb.secrets import (
+    SecretStore,
+    open_store,
+    remove_stale_temporaries,
+    write_private,
+)
+from bpmnb.settings import AccountSettings, AuthMethod
+
+log = logging.getLogger(__name__)
+
+FORMATS = (".json", ".toml")
+
+
+class StorageError(BpmnbError):
+    """A settings file cannot be read or written; names the file."""
+
+    def __init__(self, key: str, **fields: object) -> None:
+        self.key = key
+        self.fields = fields
+        super().__init__(Code.INVALID_SETTINGS, stage=Stage.SETTINGS)
+
+    def message(self, lang: Lang | None = None) -> str:
+        return text(self.key, lang or default_lang(), **self.fields)
+
+    def hint(self, lang: Lang | None = None) -> str:
+        return ""
+
+    def describe(self, lang: Lang | None = None) -> str:
+        return f"[{self.code}] {self.message(lang)}"
+
+
+class SettingsFileError(SettingsError):
+    """A settings file whose content breaks the rules; names the file."""
+
+    def __init__(self, path: Path, findings: list[Finding]) -> None:
+        self.path = path
+        super().__init__(findings)
+
+    def message(self, lang: Lang | None = None) -> str:
+        lang = lang or default_lang()
+        details = "; ".join(
+            f"{f.field or '-'}: {f.text.get(lang)}" for f in self.findings
+        )
+        return text("storage.invalid_file", lang, file=self.path, details=details)
+
+    def describe(self, lang: Lang | None = None) -> str:
+        return f"[{self.code}] {self.message(lang)}"
+
+
+def password_stored(home: Home, store: SecretStore | None = None) -> bool:
+    """Whether the secret store holds a password for ``home``."""
+    return bool((store or open_store(home)).get("password"))
+
+
+def _read_mapping(path: Path, *, missing_ok: bool = False) -> dict[str, Any] | None:
+    """The JSON or TOML object in ``path`` (by suffix)."""
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise StorageError(
+            "storage.unknown_format", file=path, formats=", ".join(FORMATS)
+        )
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        if missing_ok:
+            return None
+        raise StorageError(
+            "storage.unreadable", file=path, reason="not found"
+        ) from None
+    except OSError as exc:
+        raise StorageError(
+            "storage.unreadable", file=path, reason=exc.strerror
+        ) from None
+    try:
+        data: Any
+        if suffix == ".toml":
+            data = tomllib.loads(raw.decode("utf-8"))
+        else:
+            data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise StorageError("storage.corrupt", file=path, reason="not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        reason = f"{exc.msg} (line {exc.lineno}, column {exc.colno})"
+        raise StorageError("storage.corrupt", file=path, reason=reason) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise StorageError("storage.corrupt", file=path, reason=str(exc)) from None
+    if not isinstance(data, dict):
+        raise StorageError("storage.corrupt", file=path, reason="not an object")
+    return data
+
+
+def read_mapping(path: Path) -> dict[str, Any]:
+    """The JSON or TOML object in ``path``; :class:`StorageError` naming the
+    file when it is missing, unreadable, damaged or of another format."""
+    data = _read_mapping(path)
+    assert data is not None
+    return data
 
 
 def load(home: Home) -> AccountSettings | None:
@@ -17,23 +128,185 @@ def load(home: Home) -> AccountSettings | None:
 
     The password is not filled in; use :func:`bpmnb.credentials.for_settings`.
     """
-    raise NotImplementedError
+    path = home.settings_file
+    data = _read_mapping(path, missing_ok=True)
+    if data is None:
+        return None
+    if "password" in data:
+        # We never write it; someone edited the file by hand.
+        raise StorageError("storage.password_in_file", file=path)
+    settings, findings = rules.parse(data)
+    if settings is None:
+        raise SettingsFileError(path, findings)
+    return settings
 
 
-def save(home: Home, settings: AccountSettings, store: SecretStore | None = None) -> None:
+def _prepared_password(settings: AccountSettings) -> str | None:
+    """The password to store, if the settings carry one worth storing."""
+    if settings.password is None or settings.auth is not AuthMethod.PASSWORD:
+        return None
+    value = settings.password.get_secret_value()
+    if not value:
+        return None
+    preset = by_host(settings.host) if settings.host else None
+    if preset is not None and preset.key == "gmail":
+        # Google shows app passwords in groups of four; the spaces are not
+        # part of it.
+        compact = rules.normalize_app_password(value)
+        if len(compact) == 16 and compact.isalpha():
+            return compact
+    return value
+
+
+def save(
+    home: Home, settings: AccountSettings, store: SecretStore | None = None
+) -> None:
     """Write settings atomically; a password in ``settings`` goes to the store.
 
     Raises :class:`bpmnb.errors.SettingsError` when rules find errors
-    (a disabled draft may be incomplete).
+    (a disabled draft may be incomplete). Nothing is written then.
     """
-    raise NotImplementedError
+    password = _prepared_password(settings)
+    stored = False
+    if password is None and settings.auth is AuthMethod.PASSWORD and settings.login:
+        store = store or open_store(home)
+        stored = password_stored(home, store)
+    findings = rules.check(settings, password_stored=stored)
+    problems = rules.errors(findings)
+    if problems:
+        raise SettingsError(problems)
+    home.ensure()
+    if password is not None:
+        store = store or open_store(home)
+        store.set("password", password)
+    _write_json(home.settings_file, settings.public_dict())
+    log.info("saved settings to %s", home.settings_file)
+
+
+def _write_json(path: Path, data: Mapping[str, object], mode: int = 0o600) -> None:
+    remove_stale_temporaries(path)
+    payload = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    write_private(path, payload.encode("utf-8"), mode)
+
+
+# --------------------------------------------------------------------------
+# TOML, written by hand: the settings are flat plus one ``[oauth]`` table.
+
+
+def _toml_string(value: str) -> str:
+    out = ['"']
+    for ch in value:
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def to_toml(data: Mapping[str, object]) -> str:
+    """``data`` (scalars and tables of scalars) as TOML; None values are left
+    out, since TOML has no null and the model's default is None."""
+    lines: list[str] = []
+    tables: list[tuple[str, Mapping[str, object]]] = []
+    for key, value in data.items():
+        if value is None:
+            continue
+        if isinstance(value, Mapping):
+            tables.append((key, value))
+            continue
+        lines.append(f"{key} = {_toml_value(value)}")
+    for name, table in tables:
+        lines.append("")
+        lines.append(f"[{name}]")
+        for key, value in table.items():
+            if value is not None:
+                lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
 
 
 def export(home: Home, path: Path) -> None:
     """Write the settings to ``path`` (JSON or TOML by suffix), without secrets."""
-    raise NotImplementedError
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise StorageError(
+            "storage.unknown_format", file=path, formats=", ".join(FORMATS)
+        )
+    settings = load(home)
+    if settings is None:
+        raise StorageError("storage.nothing_saved", file=home.settings_file)
+    data = settings.public_dict()
+    if suffix == ".toml":
+        payload = to_toml(data)
+    else:
+        payload = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    try:
+        write_private(path, payload.encode("utf-8"), 0o644)
+    except OSError as exc:
+        raise StorageError(
+            "storage.unwritable", file=path, reason=exc.strerror
+        ) from None
 
 
-def import_(home: Home, path: Path) -> AccountSettings:
-    """Read JSON or TOML settings; a password in the file goes to the store."""
-    raise NotImplementedError
+def import_(
+    home: Home, path: Path, store: SecretStore | None = None
+) -> AccountSettings:
+    """Read JSON or TOML settings; a password in the file goes to the store.
+
+    The file uses the settings' field names. ``password`` (and
+    ``oauth.client_secret``) are moved to the secret store and never kept in
+    the settings. Nothing is written when the file has errors.
+    """
+    path = Path(path)
+    data = read_mapping(path)
+    password = data.pop("password", None)
+    client_secret = None
+    oauth = data.get("oauth")
+    if isinstance(oauth, dict) and "client_secret" in oauth:
+        oauth = dict(oauth)
+        client_secret = oauth.pop("client_secret")
+        data["oauth"] = oauth
+    secret_problems = [
+        Finding(
+            field,
+            "error",
+            "rules.text",
+            rules.message("rules.text", label=rules.label(field), value="***"),
+        )
+        for field, value in (
+            ("password", password),
+            ("oauth.client_secret", client_secret),
+        )
+        if value is not None and not isinstance(value, str)
+    ]
+    settings, findings = rules.parse(data)
+    if settings is None or secret_problems:
+        raise SettingsFileError(path, secret_problems + findings)
+    if isinstance(password, str) and password:
+        settings.password = SecretStr(password)
+    save(home, settings, store)
+    if isinstance(client_secret, str) and client_secret:
+        (store or open_store(home)).set("oauth_client_secret", client_secret)
+    settings.password = None
+    return settings

@@ -1,18 +1,69 @@
 """One SMTP conversation over a socket we control, in the four encryption modes.
 
-CONTRACT (implemented by the transport/sandbox work; names are fixed because
-the queue worker, the diagnosis and OAuth build on them).
+The framing (reply parsing, dot-stuffing) comes from :mod:`smtplib`; every
+decision that touches security is ours, because smtplib's defaults are
+unsafe for this job: it waits forever, does not verify certificates unless
+told to, encodes AUTH credentials as ASCII (a Polish password fails), and
+falls back to plain text silently. Here:
+
+* every socket operation has ``settings.timeout`` (connect, TLS handshake,
+  each read and write);
+* certificates are always verified (system CAs plus ``settings.ca_file``),
+  TLS 1.2 or newer;
+* credentials never travel without TLS unless the user chose ``none``;
+* AUTH is done by hand with UTF-8 (RFC 4616 PLAIN, LOGIN, XOAUTH2);
+* each failure becomes a :class:`~bpmnb.errors.DeliveryError` with a
+  :class:`~bpmnb.errors.Code`, the :class:`~bpmnb.errors.Stage` it happened
+  at and the server's reply;
+* the conversation is kept in a :class:`Transcript` with AUTH payloads
+  masked and the message body left out, and logged at DEBUG.
+
+Names here are a contract: the queue worker, the diagnosis and OAuth build
+on them.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import copy
+import json
+import logging
+import re
+import smtplib
+import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email import policy
 from email.message import EmailMessage
-from typing import Literal
+from email.utils import getaddresses
+from typing import Literal, NoReturn
 
-from bpmnb.settings import AccountSettings
+import idna
+
+from bpmnb.errors import (
+    Code,
+    DeliveryError,
+    SmtpConnectError,
+    SmtpTimeout,
+    Stage,
+)
+from bpmnb.settings import AccountSettings, Encryption
+
+log = logging.getLogger(__name__)
+
+MASK = "***"
+IMPLICIT_TLS_PORT = 465  # RFC 8314 section 7.3: submissions
+# How long to spend, after a silent greeting, checking whether the port
+# speaks TLS from the first byte instead (so we can say "use SSL/TLS").
+_TLS_PROBE_SECONDS = 0.75
+
+# OpenSSL X509_V_ERR_* values carried by SSLCertVerificationError.verify_code.
+_X509_CERT_HAS_EXPIRED = 10
+_X509_HOSTNAME_MISMATCH = 62
+_X509_IP_ADDRESS_MISMATCH = 64
 
 
 @dataclass(frozen=True)
@@ -27,6 +78,8 @@ class Credential:
 
 @dataclass(frozen=True)
 class TlsInfo:
+    """What the TLS handshake negotiated, for the diagnosis to show."""
+
     version: str
     cipher: str
     subject: str
@@ -64,12 +117,146 @@ class Transcript:
 
 
 def ssl_context(settings: AccountSettings) -> ssl.SSLContext:
-    """Verification always on, TLS 1.2 or newer, plus ``settings.ca_file``."""
-    raise NotImplementedError
+    """Verification always on, TLS 1.2 or newer, plus ``settings.ca_file``.
+
+    ``create_default_context`` loads the system CAs and turns on hostname
+    checking; the extra CA file is added to them, never instead of them.
+    """
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if settings.ca_file:
+        try:
+            context.load_verify_locations(cafile=settings.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise DeliveryError(
+                Code.INVALID_SETTINGS,
+                stage=Stage.SETTINGS,
+                detail=f"ca_file {settings.ca_file!r} cannot be read: {exc}",
+                hint_fields={"field": "ca_file"},
+            ) from exc
+    return context
+
+
+def tls_info(sock: ssl.SSLSocket) -> TlsInfo:
+    """The negotiated version and cipher and the server certificate's names."""
+    cert = sock.getpeercert() or {}
+
+    def name(rdns: object) -> str:
+        """The commonName, or the whole name when there is none (some CAs
+        and trustme's test CAs leave it out)."""
+        pairs = [
+            (str(key), str(value))
+            for rdn in (rdns if isinstance(rdns, tuple) else ())
+            for key, value in rdn
+        ]
+        for key, value in pairs:
+            if key == "commonName":
+                return value
+        return ", ".join(f"{key}={value}" for key, value in pairs)
+
+    names = cert.get("subjectAltName", ())
+    san = tuple(
+        f"{entry[0]}:{entry[1]}"
+        for entry in (names if isinstance(names, tuple) else ())
+        if isinstance(entry, tuple) and len(entry) == 2
+    )
+    cipher = sock.cipher()
+    return TlsInfo(
+        version=sock.version() or "",
+        cipher=cipher[0] if cipher else "",
+        subject=name(cert.get("subject")),
+        issuer=name(cert.get("issuer")),
+        not_after=str(cert.get("notAfter", "")),
+        san=san,
+    )
+
+
+_VERBS = frozenset(
+    "EHLO HELO STARTTLS AUTH MAIL RCPT DATA RSET NOOP QUIT VRFY HELP".split()
+)
+
+
+class _Wire(smtplib.SMTP):
+    """smtplib's framing with a recording hook on every line in and out.
+
+    ``masking`` is on during AUTH: then client lines after the mechanism
+    name and server 334 challenges are written as ``***``. ``body`` is on
+    while the DATA content goes out: only its size is noted.
+    """
+
+    def __init__(self, timeout: float, record: Callable[[str, str], None]) -> None:
+        super().__init__(timeout=timeout)
+        self._record = record
+        self.masking = False
+        self.body = False
+
+    def putcmd(self, cmd: str, args: str = "") -> None:
+        """Verbs in upper case, as RFC 5321 writes them (smtplib sends
+        "ehlo", "mail"); servers accept both, transcripts read better."""
+        verb = cmd.upper()
+        super().putcmd(verb if verb in _VERBS else cmd, args)
+
+    def send(self, s: str | bytes) -> None:  # type: ignore[override]
+        data = s.encode(self.command_encoding) if isinstance(s, str) else s
+        if self.body:
+            self._record("*", f"(message content, {len(data)} bytes)")
+        else:
+            line = data.decode("utf-8", "replace").rstrip("\r\n")
+            if self.masking:
+                parts = line.split(" ", 2)
+                if len(parts) >= 2 and parts[0].upper() == "AUTH":
+                    line = " ".join(parts[:2] + ([MASK] if len(parts) > 2 else []))
+                else:
+                    line = MASK
+            self._record("C", line)
+        super().send(data)
+
+    def getreply(self) -> tuple[int, bytes]:
+        code, message = super().getreply()
+        lines = message.split(b"\n") if message else [b""]
+        for index, raw in enumerate(lines):
+            sep = "-" if index < len(lines) - 1 else " "
+            text = raw.decode("utf-8", "replace")
+            if self.masking and code == 334:
+                text = MASK
+            self._record("S", f"{code}{sep}{text}".rstrip())
+        return code, message
+
+
+def _reply_text(message: bytes | str) -> str:
+    if isinstance(message, bytes):
+        return message.decode("utf-8", "replace").replace("\n", " ").strip()
+    return message.strip()
+
+
+def _idna_domain(domain: str) -> str:
+    """A domain as A-labels (RFC 5891); ASCII domains are left alone."""
+    if domain.isascii():
+        return domain
+    return idna.encode(domain, uts46=True).decode("ascii")
+
+
+def envelope_address(address: str) -> str:
+    """The address for MAIL FROM / RCPT TO: domain in IDNA form, local part
+    unchanged (a non-ASCII local part needs SMTPUTF8, RFC 6531)."""
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address
+    return f"{local}@{_idna_domain(domain)}"
+
+
+def _addresses(values: list[str]) -> list[str]:
+    return [addr for _name, addr in getaddresses(values) if addr]
 
 
 class SmtpSession:
-    """A connection that can send several messages (the worker reuses it)."""
+    """A connection that can send several messages (the worker reuses it).
+
+    ``open`` runs connect, greeting, EHLO, TLS and AUTH as the settings say;
+    ``send`` runs one mail transaction; ``close`` says QUIT. Every failure
+    raises :class:`DeliveryError` (or its subclasses) with a code and stage;
+    the connection is closed when the failure leaves it unusable.
+    """
 
     def __init__(
         self,
@@ -78,26 +265,712 @@ class SmtpSession:
         *,
         transcript: Transcript | None = None,
     ) -> None:
-        raise NotImplementedError
+        self.settings = settings
+        self.credential = credential
+        self.transcript = transcript if transcript is not None else Transcript()
+        self._wire: _Wire | None = None
+        self._tls: TlsInfo | None = None
+        self._stage = Stage.CONNECT
+        self.authenticated = False
 
-    def open(self) -> None:
-        """Connect, read the greeting, EHLO, TLS as the mode says, AUTH."""
-        raise NotImplementedError
+    # -- recording ---------------------------------------------------------
+
+    def _record(self, who: str, line: str) -> None:
+        if who == "C":
+            self.transcript.client(line)
+        elif who == "S":
+            self.transcript.server(line)
+        else:
+            self.transcript.note(line)
+        log.debug("%s: %s", who, line)
+
+    # -- failures ----------------------------------------------------------
+
+    def _fail(
+        self,
+        code: Code,
+        *,
+        smtp_code: int | None = None,
+        reply: bytes | str | None = None,
+        detail: str | None = None,
+        kind: type[DeliveryError] = DeliveryError,
+        close: bool = False,
+        **hint_fields: object,
+    ) -> NoReturn:
+        error = kind(
+            code,
+            stage=self._stage,
+            smtp_code=smtp_code,
+            smtp_reply=_reply_text(reply) if reply is not None else None,
+            detail=detail,
+            hint_fields=hint_fields,
+        )
+        self._record("*", f"failed at {self._stage}: {code}")
+        if close:
+            self._abort()
+        raise error
+
+    def _fail_reply(self, code: Code, smtp_code: int, reply: bytes) -> NoReturn:
+        """A refusal by reply: 4xx is temporary whatever the step (RFC 5321
+        section 4.2.1), and 421 means the server is closing the link."""
+        if 400 <= smtp_code < 500:
+            self._fail(
+                Code.TEMPORARY_FAILURE,
+                smtp_code=smtp_code,
+                reply=reply,
+                close=smtp_code == 421,
+            )
+        self._fail(code, smtp_code=smtp_code, reply=reply)
+
+    def _fail_timeout(self) -> NoReturn:
+        """The server stopped answering in the middle of the conversation."""
+        self._fail(
+            Code.CONNECTION_DROPPED,
+            kind=SmtpTimeout,
+            detail=f"no reply within {self.settings.timeout:g} s",
+            close=True,
+        )
+
+    @contextmanager
+    def _step(self, stage: Stage) -> Iterator[None]:
+        """Run one step; turn socket-level failures into coded errors."""
+        self._stage = stage
+        try:
+            yield
+        except DeliveryError:
+            raise
+        except TimeoutError:
+            self._fail_timeout()
+        except smtplib.SMTPServerDisconnected as exc:
+            if _timed_out(exc):
+                self._fail_timeout()
+            self._fail(
+                Code.CONNECTION_DROPPED,
+                kind=SmtpConnectError,
+                detail=str(exc),
+                close=True,
+            )
+        except ssl.SSLError as exc:
+            self._fail(
+                Code.CONNECTION_DROPPED,
+                kind=SmtpConnectError,
+                detail=str(exc),
+                close=True,
+            )
+        except OSError as exc:
+            self._fail(
+                Code.CONNECTION_DROPPED,
+                kind=SmtpConnectError,
+                detail=f"{type(exc).__name__}: {exc}",
+                close=True,
+            )
+
+    # -- connection --------------------------------------------------------
 
     @property
     def tls(self) -> TlsInfo | None:
-        raise NotImplementedError
+        return self._tls
+
+    @property
+    def features(self) -> dict[str, str]:
+        """EHLO keywords (lower case) and their parameters."""
+        return dict(self._wire.esmtp_features) if self._wire else {}
+
+    def _implicit_tls(self) -> bool:
+        mode = self.settings.encryption
+        return mode is Encryption.SSL or (
+            mode is Encryption.AUTO and self.settings.port == IMPLICIT_TLS_PORT
+        )
+
+    def _connect(self) -> socket.socket:
+        host, port, timeout = (
+            self.settings.host,
+            self.settings.port,
+            self.settings.timeout,
+        )
+        self._stage = Stage.DNS
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            self._fail(Code.DNS_FAILED, kind=SmtpConnectError, detail=str(exc))
+        self._stage = Stage.CONNECT
+        self._record("*", f"connecting to {host}:{port} (timeout {timeout:g} s)")
+        last: OSError | None = None
+        for family, kind, proto, _name, address in infos:
+            sock = socket.socket(family, kind, proto)
+            sock.settimeout(timeout)
+            try:
+                sock.connect(address)
+                return sock
+            except OSError as exc:
+                sock.close()
+                last = exc
+        if isinstance(last, TimeoutError):
+            self._fail(
+                Code.CONNECT_TIMEOUT,
+                kind=SmtpTimeout,
+                detail=f"no connection within {timeout:g} s",
+            )
+        if isinstance(last, ConnectionRefusedError):
+            self._fail(Code.CONNECT_REFUSED, kind=SmtpConnectError, detail=str(last))
+        self._fail(
+            Code.CONNECT_REFUSED,
+            kind=SmtpConnectError,
+            detail=f"{type(last).__name__}: {last}",
+        )
+
+    def _handshake(self, sock: socket.socket) -> ssl.SSLSocket:
+        """Wrap ``sock`` in TLS, verifying the server as ``settings.host``."""
+        context = ssl_context(self.settings)
+        try:
+            tls = context.wrap_socket(sock, server_hostname=self.settings.host)
+        except ssl.SSLCertVerificationError as exc:
+            sock.close()
+            if exc.verify_code == _X509_CERT_HAS_EXPIRED:
+                code = Code.CERT_EXPIRED
+            elif exc.verify_code in (
+                _X509_HOSTNAME_MISMATCH,
+                _X509_IP_ADDRESS_MISMATCH,
+            ):
+                code = Code.CERT_NAME_MISMATCH
+            else:
+                code = Code.CERT_UNTRUSTED
+            self._fail(
+                code,
+                kind=SmtpConnectError,
+                detail=exc.verify_message or str(exc),
+                host=self.settings.host,
+            )
+        except ssl.SSLError as exc:
+            sock.close()
+            reason = (exc.reason or "").upper()
+            # A plain SMTP server answers our ClientHello with "220 ...",
+            # which OpenSSL reads as a record of an unknown version.
+            if reason in (
+                "WRONG_VERSION_NUMBER",
+                "HTTP_REQUEST",
+                "RECORD_LAYER_FAILURE",
+            ):
+                self._fail(Code.TLS_NOT_SPOKEN, kind=SmtpConnectError, detail=str(exc))
+            self._fail(Code.TLS_FAILED, kind=SmtpConnectError, detail=str(exc))
+        except TimeoutError:
+            sock.close()
+            # Implicit TLS: the handshake is the first thing the server must
+            # answer, so silence there is a missing greeting.
+            self._fail(
+                Code.NO_GREETING
+                if self._stage is Stage.TLS and not self._wire
+                else Code.TLS_FAILED,
+                kind=SmtpTimeout,
+                detail=f"TLS handshake not finished within {self.settings.timeout:g} s",
+            )
+        except OSError as exc:
+            sock.close()
+            # The peer hung up during the handshake: it does not speak TLS
+            # here, or refuses our versions or ciphers.
+            self._fail(
+                Code.TLS_FAILED,
+                kind=SmtpConnectError,
+                detail=f"{type(exc).__name__}: {exc}",
+            )
+        self._tls = tls_info(tls)
+        self._record(
+            "*",
+            f"TLS {self._tls.version} {self._tls.cipher}, certificate "
+            f"{self._tls.subject or '?'} issued by {self._tls.issuer or '?'}",
+        )
+        return tls
+
+    def _speaks_tls(self) -> bool:
+        """After a silent greeting: does the port answer a TLS ClientHello?
+
+        Used only to name the fault (TLS_EXPECTED rather than NO_GREETING);
+        nothing but a ClientHello is sent and the certificate is not used.
+        """
+        probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        probe.check_hostname = False
+        probe.verify_mode = ssl.CERT_NONE  # only detecting, never trusting
+        budget = min(_TLS_PROBE_SECONDS, self.settings.timeout / 4)
+        try:
+            raw = socket.create_connection(
+                (self.settings.host, self.settings.port), timeout=budget
+            )
+        except OSError:
+            return False
+        try:
+            with probe.wrap_socket(raw, server_hostname=self.settings.host):
+                return True
+        except (OSError, ssl.SSLError):
+            return False
+        finally:
+            raw.close()
+
+    def _greeting(self, wire: _Wire) -> None:
+        self._stage = Stage.GREETING
+        try:
+            code, message = wire.getreply()
+        except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
+            if not _timed_out(exc):
+                self._fail(
+                    Code.NO_GREETING, kind=SmtpConnectError, detail=str(exc), close=True
+                )
+            if not self._tls and self._speaks_tls():
+                self._fail(
+                    Code.TLS_EXPECTED,
+                    kind=SmtpTimeout,
+                    detail="no greeting; the port speaks TLS from the first byte",
+                    close=True,
+                )
+            self._fail(
+                Code.NO_GREETING,
+                kind=SmtpTimeout,
+                detail=f"no greeting within {self.settings.timeout:g} s",
+                close=True,
+            )
+        except OSError as exc:
+            self._fail(
+                Code.CONNECTION_DROPPED,
+                kind=SmtpConnectError,
+                detail=f"{type(exc).__name__}: {exc}",
+                close=True,
+            )
+        if code == 220:
+            return
+        if code == -1:
+            self._fail(
+                Code.NO_GREETING,
+                kind=SmtpConnectError,
+                reply=message,
+                detail="the server's first line is not an SMTP greeting",
+                close=True,
+            )
+        if 400 <= code < 500:
+            self._fail(Code.SERVER_BUSY, smtp_code=code, reply=message, close=True)
+        self._fail(Code.NO_GREETING, smtp_code=code, reply=message, close=True)
+
+    def _ehlo(self, wire: _Wire, stage: Stage) -> None:
+        """EHLO with an address literal (RFC 5321 section 4.1.4): avoids a
+        slow reverse lookup of our own name; HELO when EHLO is refused."""
+        with self._step(stage):
+            host = wire.sock.getsockname()[0] if wire.sock else "127.0.0.1"
+            literal = f"[IPv6:{host}]" if ":" in host else f"[{host}]"
+            code, message = wire.ehlo(literal)
+            if code == 250:
+                return
+            if 400 <= code < 500:
+                self._fail_reply(Code.TEMPORARY_FAILURE, code, message)
+            code, message = wire.helo(literal)
+            if code != 250:
+                self._fail_reply(Code.NO_GREETING, code, message)
+
+    def _starttls(self, wire: _Wire) -> None:
+        with self._step(Stage.TLS):
+            code, message = wire.docmd("STARTTLS")
+        if code != 220:
+            self._fail_reply(Code.TLS_FAILED, code, message)
+        assert wire.sock is not None
+        wire.sock = self._handshake(wire.sock)
+        # RFC 3207 section 4.2: forget everything learnt before TLS.
+        wire.file = None
+        wire.helo_resp = None
+        wire.ehlo_resp = None
+        wire.esmtp_features = {}
+        wire.does_esmtp = False
+        self._ehlo(wire, Stage.EHLO_TLS)
+
+    def open(self) -> None:
+        """Connect, read the greeting, EHLO, TLS as the mode says, AUTH."""
+        if self._wire is not None:
+            return
+        try:
+            self._open()
+        except DeliveryError as exc:
+            self._abort()
+            log.info(
+                "delivery via %s:%s failed: %s at %s%s",
+                self.settings.host,
+                self.settings.port,
+                exc.code,
+                exc.stage,
+                f" ({exc.smtp_code})" if exc.smtp_code else "",
+            )
+            raise
+        except BaseException:
+            self._abort()
+            raise
+
+    def _open(self) -> None:
+        settings = self.settings
+        mode = settings.encryption
+        self._tls = None
+        self.authenticated = False
+        sock = self._connect()
+        if self._implicit_tls():
+            self._stage = Stage.TLS
+            sock = self._handshake(sock)
+        wire = _Wire(settings.timeout, self._record)
+        wire.sock = sock
+        wire._host = settings.host  # type: ignore[attr-defined]  # smtplib's own
+        self._wire = wire
+        self._greeting(wire)
+        self._ehlo(wire, Stage.EHLO)
+        if not self._tls:
+            offered = wire.has_extn("starttls")
+            if mode is Encryption.STARTTLS:
+                if not offered:
+                    self._fail(Code.STARTTLS_UNAVAILABLE, close=True)
+                self._starttls(wire)
+            elif mode is Encryption.AUTO and offered:
+                self._starttls(wire)
+            elif mode is Encryption.AUTO and self.credential is not None:
+                # MailKit's "Auto" would go on in clear; we refuse before
+                # anything secret is sent.
+                self._stage = Stage.TLS
+                self._fail(
+                    Code.PLAINTEXT_REFUSED,
+                    detail="the server offers no STARTTLS and a login is set",
+                    close=True,
+                )
+            elif mode is Encryption.NONE and offered:
+                self._record("*", "server offers STARTTLS; not used (encryption none)")
+            elif mode is Encryption.AUTO:
+                self._record("*", "no STARTTLS offered; no login, going on in clear")
+                log.warning(
+                    "%s:%s offers no STARTTLS: messages go unencrypted "
+                    "(encryption 'auto', no login to protect)",
+                    settings.host,
+                    settings.port,
+                )
+        if self.credential is not None:
+            self._authenticate(wire, self.credential)
+        log.debug("session open to %s:%s", settings.host, settings.port)
+
+    # -- AUTH --------------------------------------------------------------
+
+    def _authenticate(self, wire: _Wire, credential: Credential) -> None:
+        self._stage = Stage.AUTH_MECHS
+        if self._tls is None:
+            if self.settings.encryption is not Encryption.NONE:
+                self._fail(Code.PLAINTEXT_REFUSED, close=True)
+            log.warning(
+                "sending credentials for %r to %s:%s without encryption "
+                "(encryption 'none' was chosen)",
+                credential.login,
+                self.settings.host,
+                self.settings.port,
+            )
+        if not wire.has_extn("auth"):
+            detail = None
+            if self._tls is None and wire.has_extn("starttls"):
+                detail = "the server offers AUTH only after STARTTLS"
+            self._fail(Code.AUTH_UNAVAILABLE, detail=detail, close=True)
+        offered = wire.esmtp_features["auth"].upper().split()
+        if credential.mechanism == "xoauth2":
+            choices = ["XOAUTH2"]
+        else:
+            choices = ["PLAIN", "LOGIN"]  # PLAIN first: one round trip
+        mechanism = next((m for m in choices if m in offered), None)
+        if mechanism is None:
+            self._fail(
+                Code.AUTH_UNAVAILABLE,
+                detail=f"server offers {' '.join(offered) or 'nothing'}, "
+                f"we need {' or '.join(choices)}",
+                close=True,
+            )
+        self._stage = Stage.AUTH
+        # Called now, not earlier: an OAuth token is fetched or renewed here,
+        # and its own errors (bpmnb.oauth) pass through unchanged.
+        secret = credential.secret()
+        wire.masking = True
+        try:
+            with self._step(Stage.AUTH):
+                code, reply, challenge = self._auth_exchange(
+                    wire, mechanism, credential.login, secret
+                )
+        finally:
+            wire.masking = False
+            del secret
+        if code == 235:
+            self.authenticated = True
+            self._record("*", f"authenticated as {credential.login!r} ({mechanism})")
+            return
+        self._fail_auth(code, reply, credential, challenge)
+
+    def _auth_exchange(
+        self, wire: _Wire, mechanism: str, login: str, secret: str
+    ) -> tuple[int, bytes, str | None]:
+        """Run AUTH; return the final reply and any XOAUTH2 error status."""
+
+        def b64(data: str) -> str:
+            return base64.b64encode(data.encode("utf-8")).decode("ascii")
+
+        if mechanism == "PLAIN":
+            # RFC 4616: authzid NUL authcid NUL passwd, all UTF-8.
+            response = b64(f"\0{login}\0{secret}")
+            code, reply = wire.docmd("AUTH", "PLAIN " + response)
+            if code == 334:
+                # A server ignoring the initial response (RFC 4954 section 4
+                # allows asking again with an empty challenge).
+                code, reply = wire.docmd(response)
+            return code, reply, None
+        if mechanism == "LOGIN":
+            code, reply = wire.docmd("AUTH", "LOGIN")
+            if code != 334:
+                return code, reply, None
+            code, reply = wire.docmd(b64(login))
+            if code != 334:
+                return code, reply, None
+            code, reply = wire.docmd(b64(secret))
+            return code, reply, None
+        # XOAUTH2 (Google and Microsoft): "user=" login ^A "auth=Bearer " token
+        # ^A ^A. A rejection comes as a 334 challenge with a base64 JSON
+        # status; the client answers with an empty line to get the final reply.
+        code, reply = wire.docmd(
+            "AUTH",
+            "XOAUTH2 " + b64(f"user={login}\x01auth=Bearer {secret}\x01\x01"),
+        )
+        status: str | None = None
+        if code == 334:
+            status = _xoauth2_status(reply)
+            if status:
+                self._record("*", f"XOAUTH2 error status: {status}")
+            code, reply = wire.docmd("")
+        return code, reply, status
+
+    def _fail_auth(
+        self, code: int, reply: bytes, credential: Credential, status: str | None
+    ) -> NoReturn:
+        """Name the refusal the way the provider means it.
+
+        * Gmail: ``534 5.7.9 Application-specific password required``.
+        * Microsoft 365: ``535 5.7.139 ... SmtpClientAuthentication is
+          disabled`` (SMTP AUTH switched off for the tenant or mailbox, which
+          stops XOAUTH2 too), "basic authentication is disabled", and other
+          5.7.139 policy blocks (security defaults: "did not meet the
+          criteria"). A 5.7.139 saying the credentials were wrong or the
+          account is locked is a failed login, not a disabled one.
+        * XOAUTH2 refused otherwise: TOKEN_INVALID; the token, its audience
+          or its permission (SMTP.Send / SMTP.SendAsApp) is wrong, which a new
+          token or a fixed app registration cures, unlike a wrong password.
+        """
+        text = _reply_text(reply)
+        lowered = text.lower()
+        if 400 <= code < 500:
+            self._fail(Code.TEMPORARY_FAILURE, smtp_code=code, reply=reply, close=True)
+        blames_login = "credentials were incorrect" in lowered or "locked" in lowered
+        if (
+            "smtpclientauthentication is disabled" in lowered
+            or "basic authentication is disabled" in lowered
+            or ("5.7.139" in text and not blames_login)
+        ):
+            self._fail(Code.AUTH_DISABLED, smtp_code=code, reply=reply, close=True)
+        if code == 534 and "5.7.9" in text:
+            self._fail(
+                Code.APP_PASSWORD_REQUIRED, smtp_code=code, reply=reply, close=True
+            )
+        if credential.mechanism == "xoauth2":
+            self._fail(
+                Code.TOKEN_INVALID,
+                smtp_code=code,
+                reply=reply,
+                detail=f"XOAUTH2 status {status}" if status else None,
+                close=True,
+            )
+        self._fail(
+            Code.AUTH_FAILED,
+            smtp_code=code,
+            reply=reply,
+            close=True,
+            login=credential.login,
+        )
+
+    # -- mail transaction -------------------------------------------------
 
     def send(self, message: EmailMessage) -> SendResult:
-        """MAIL FROM / RCPT TO / DATA for one message; envelope from headers."""
-        raise NotImplementedError
+        """MAIL FROM / RCPT TO / DATA for one message; envelope from headers.
+
+        The sender is ``Sender`` or else ``From``; recipients are To, Cc and
+        Bcc, and the Bcc header is removed before the message goes out.
+        """
+        try:
+            result = self._send(message)
+        except DeliveryError as exc:
+            log.info(
+                "delivery via %s:%s failed: %s at %s%s",
+                self.settings.host,
+                self.settings.port,
+                exc.code,
+                exc.stage,
+                f" ({exc.smtp_code})" if exc.smtp_code else "",
+            )
+            raise
+        log.info(
+            "delivered %s via %s:%s to %d recipient(s), %d refused: %s",
+            result.message_id,
+            self.settings.host,
+            self.settings.port,
+            len(result.accepted),
+            len(result.refused),
+            result.smtp_code,
+        )
+        return result
+
+    def _send(self, message: EmailMessage) -> SendResult:
+        if self._wire is None:
+            self.open()
+        wire = self._wire
+        assert wire is not None
+        senders = _addresses(
+            message.get_all("Sender", []) or message.get_all("From", [])
+        )
+        recipients = _addresses(
+            [str(v) for name in ("To", "Cc", "Bcc") for v in message.get_all(name, [])]
+        )
+        self._stage = Stage.MAIL_FROM
+        if not senders:
+            self._fail(Code.SENDER_REJECTED, detail="the message has no From")
+        if not recipients:
+            self._fail(Code.RECIPIENT_REJECTED, detail="the message has no recipient")
+        needs_utf8 = not all(
+            addr.rpartition("@")[0].isascii() for addr in [senders[0], *recipients]
+        )
+        options: list[str] = []
+        if needs_utf8:
+            if not wire.has_extn("smtputf8"):
+                sender_ascii = senders[0].rpartition("@")[0].isascii()
+                if not sender_ascii:
+                    self._stage = Stage.MAIL_FROM
+                else:
+                    self._stage = Stage.RCPT_TO
+                self._fail(
+                    Code.RECIPIENT_REJECTED if sender_ascii else Code.SENDER_REJECTED,
+                    detail="an address has a non-ASCII local part and the "
+                    "server does not offer SMTPUTF8 (RFC 6531)",
+                )
+            options = ["SMTPUTF8", "BODY=8BITMIME"]
+        # Message.__delitem__ builds a new header list, so a shallow copy
+        # keeps the caller's message (and its Bcc) untouched.
+        outgoing = copy.copy(message)
+        del outgoing["Bcc"]
+        data = outgoing.as_bytes(policy=policy.SMTPUTF8 if needs_utf8 else policy.SMTP)
+        limit = wire.esmtp_features.get("size", "")
+        if wire.has_extn("size"):
+            # RFC 1870: declare the size; refuse ourselves what the server
+            # has announced it will refuse.
+            options.append(f"SIZE={len(data)}")
+            if limit.isdigit() and 0 < int(limit) < len(data):
+                self._stage = Stage.MAIL_FROM
+                self._fail(
+                    Code.MESSAGE_REJECTED,
+                    detail=f"the message has {len(data)} bytes; the server "
+                    f"accepts at most {limit} (SIZE, RFC 1870)",
+                )
+        message_id = str(message.get("Message-ID", "")).strip()
+
+        with self._step(Stage.MAIL_FROM):
+            code, reply = wire.mail(envelope_address(senders[0]), options)
+        if code != 250:
+            self._reset(wire)
+            if code == 530:
+                # RFC 4954: authentication required and we did not log in.
+                self._fail(Code.AUTH_FAILED, smtp_code=code, reply=reply)
+            if code == 552:
+                # RFC 1870 section 6.1: the declared SIZE is too large.
+                self._fail(Code.MESSAGE_REJECTED, smtp_code=code, reply=reply)
+            self._fail_reply(Code.SENDER_REJECTED, code, reply)
+
+        accepted: list[str] = []
+        refused: dict[str, tuple[int, str]] = {}
+        with self._step(Stage.RCPT_TO):
+            for address in recipients:
+                code, reply = wire.rcpt(envelope_address(address))
+                if code in (250, 251):
+                    accepted.append(address)
+                else:
+                    refused[address] = (code, _reply_text(reply))
+        if not accepted:
+            self._reset(wire)
+            first_code, first_reply = next(iter(refused.values()))
+            temporary = all(400 <= c < 500 for c, _ in refused.values())
+            error = DeliveryError(
+                Code.TEMPORARY_FAILURE if temporary else Code.RECIPIENT_REJECTED,
+                stage=Stage.RCPT_TO,
+                smtp_code=first_code,
+                smtp_reply=first_reply,
+                detail="; ".join(f"{a}: {c} {r}" for a, (c, r) in refused.items()),
+            )
+            error.refused = refused  # type: ignore[attr-defined]
+            self._record("*", f"failed at {Stage.RCPT_TO}: {error.code}")
+            if any(c == 421 for c, _ in refused.values()):
+                self._abort()  # RFC 5321 section 3.8: the server is closing
+            raise error
+
+        with self._step(Stage.DATA):
+            code, reply = wire.docmd("DATA")
+            if code != 354:
+                self._reset(wire)
+                self._fail_reply(Code.MESSAGE_REJECTED, code, reply)
+            # RFC 5321 section 4.5.2: a line starting with "." gets another.
+            body = re.sub(rb"(?m)^\.", b"..", data)
+            if not body.endswith(b"\r\n"):
+                body += b"\r\n"
+            wire.body = True
+            try:
+                wire.send(body + b".\r\n")
+            finally:
+                wire.body = False
+            code, reply = wire.getreply()
+        if code != 250:
+            self._fail_reply(Code.MESSAGE_REJECTED, code, reply)
+        return SendResult(
+            message_id=message_id,
+            smtp_code=code,
+            smtp_reply=_reply_text(reply),
+            accepted=tuple(accepted),
+            refused=refused,
+        )
+
+    def _reset(self, wire: _Wire) -> None:
+        """RSET after a refused transaction so the session stays reusable."""
+        try:
+            wire.rset()
+        except (OSError, smtplib.SMTPException):
+            self._abort()
+
+    # -- liveness and closing ---------------------------------------------
 
     def is_alive(self) -> bool:
         """NOOP: false when the server has closed the connection."""
-        raise NotImplementedError
+        if self._wire is None or self._wire.sock is None:
+            return False
+        try:
+            code, _ = self._wire.noop()
+        except (OSError, smtplib.SMTPException):
+            self._abort()
+            return False
+        return code == 250
+
+    def _abort(self) -> None:
+        wire, self._wire = self._wire, None
+        if wire is not None:
+            try:
+                wire.close()
+            except OSError:
+                pass
 
     def close(self) -> None:
-        raise NotImplementedError
+        """QUIT politely (RFC 5321 section 4.1.1.10), then close the socket."""
+        wire = self._wire
+        if wire is None:
+            return
+        self._stage = Stage.QUIT
+        try:
+            if wire.sock is not None:
+                wire.docmd("QUIT")
+        except (OSError, smtplib.SMTPException):
+            pass
+        finally:
+            self._abort()
 
     def __enter__(self) -> SmtpSession:
         self.open()
@@ -105,6 +978,27 @@ class SmtpSession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """smtplib turns a read timeout into SMTPServerDisconnected; look inside."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, TimeoutError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _xoauth2_status(reply: bytes) -> str | None:
+    """The ``status`` of a base64 JSON XOAUTH2 error challenge, if any."""
+    try:
+        data = json.loads(base64.b64decode(reply.strip(), validate=True))
+    except (binascii.Error, ValueError):
+        return None
+    if isinstance(data, dict) and "status" in data:
+        return str(data["status"])
+    return None
 
 
 def deliver(

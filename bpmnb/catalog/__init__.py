@@ -11,6 +11,7 @@ from types import ModuleType
 
 from bpmnb.catalog import (
     delivery,
+    detect,
     diagnosis,
     fields,
     oauth,
@@ -30,6 +31,7 @@ AREAS: tuple[ModuleType, ...] = (
     queue,
     oauth,
     ui,
+    detect,
 )
 
 

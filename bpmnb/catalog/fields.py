@@ -10,7 +10,9 @@ from bpmnb.i18n import Msg
 MESSAGES: dict[str, Msg] = {
     # Section titles.
     "field.section.general": Msg("Ustawienia", "Settings"),
-    "field.section.account": Msg("Ustawienia konta pocztowego", "Mail account settings"),
+    "field.section.account": Msg(
+        "Ustawienia konta pocztowego", "Mail account settings"
+    ),
     "field.section.server": Msg("Serwer", "Server"),
     "field.section.auth": Msg("Uwierzytelnianie", "Authentication"),
     "field.section.oauth": Msg("OAuth2 (Office 365)", "OAuth2 (Office 365)"),
@@ -51,11 +53,13 @@ MESSAGES: dict[str, Msg] = {
     ),
     "field.description": Msg("Opis", "Description"),
     "field.description.help": Msg(
-        "Dowolna notatka o przeznaczeniu konta.", "Any note about what the account is for."
+        "Dowolna notatka o przeznaczeniu konta.",
+        "Any note about what the account is for.",
     ),
     "field.server_type": Msg("Typ serwera", "Server type"),
     "field.server_type.help": Msg(
-        "Zawsze SMTP; tego pola nie można zmienić.", "Always SMTP; it cannot be changed."
+        "Zawsze SMTP; tego pola nie można zmienić.",
+        "Always SMTP; it cannot be changed.",
     ),
     "field.host": Msg("Nazwa serwera", "Server name"),
     "field.host.help": Msg(
@@ -104,7 +108,9 @@ MESSAGES: dict[str, Msg] = {
     ),
     "field.oauth_flow": Msg("Sposób uzyskania tokenu", "How to obtain the token"),
     "field.client_secret": Msg("Klucz tajny klienta", "Client secret"),
-    "field.cert_file": Msg("Certyfikat aplikacji (PEM)", "Application certificate (PEM)"),
+    "field.cert_file": Msg(
+        "Certyfikat aplikacji (PEM)", "Application certificate (PEM)"
+    ),
     "field.cert_thumbprint": Msg("Odcisk certyfikatu", "Certificate thumbprint"),
     "field.send_as": Msg("Skrzynka nadawcy", "Mailbox to send as"),
     "field.authority_host": Msg("Adres usługi tożsamości", "Identity service address"),

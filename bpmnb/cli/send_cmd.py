@@ -1,9 +1,210 @@
-"""Commands of this area (filled in by the work that owns it)."""
+"""``bpmnb send-test``: hand a test message to the mail queue, like the form.
+
+Exit codes: 0 handed over (with ``--wait``: delivered), 1 the message failed,
+is held, or no outcome came in time, 2 invalid settings or arguments.
+"""
 
 from __future__ import annotations
 
+import json
+import mimetypes
+from pathlib import Path
+
 import click
+
+from bpmnb import outbox, storage
+from bpmnb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliContext, pass_ctx
+from bpmnb.errors import BpmnbError, SettingsError
+from bpmnb.i18n import Lang, text
+from bpmnb.message import MAX_ATTACHMENT_BYTES, Attachment, MessageError
+from bpmnb.queue import Hold, QueuedMessage, Status
+from bpmnb.rules import Finding
+from bpmnb.settings import DeliveryComponent
+
+
+def _attachments(files: tuple[str, ...]) -> list[Attachment]:
+    """Read the files to attach; refuse before reading when they are too big
+    together (the same rule and sentence as :func:`bpmnb.message.build`)."""
+    paths = [Path(name) for name in files]
+    total = sum(path.stat().st_size for path in paths)
+    if total > MAX_ATTACHMENT_BYTES:
+        raise MessageError(
+            "delivery.attachment_too_large",
+            "attachments",
+            size=f"{total / 1024 / 1024:.1f}",
+            limit=f"{MAX_ATTACHMENT_BYTES / 1024 / 1024:.0f}",
+        )
+    result = []
+    for path in paths:
+        ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        result.append(Attachment(path.name, path.read_bytes(), ctype))
+    return result
+
+
+def _refuse(findings: list[Finding], message: str, as_json: bool, lang: Lang) -> None:
+    """Report findings at their fields and exit 2."""
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "ok": False,
+                    "code": "INVALID_SETTINGS",
+                    "findings": [f.as_json() for f in findings],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        click.echo(message, err=True)
+        for finding in findings:
+            click.echo(f"  {finding.field or '-'}: {finding.text.get(lang)}", err=True)
+    raise SystemExit(EXIT_USAGE)
+
+
+def describe(message: QueuedMessage, lang: Lang) -> list[str]:
+    """Lines saying where ``message`` stands, with the reason and the hint."""
+    lines = [message.status_text(lang)]
+    error = message.last_error
+    if error is not None and message.status is not Status.SENT:
+        reply = (
+            f"{error.smtp_code} {error.reply or ''}".strip() if error.smtp_code else ""
+        )
+        stage = f" ({error.stage})" if error.stage else ""
+        lines.append(f"[{error.code}]{stage} {reply}".rstrip())
+        lines.append(error.message(lang))
+        hint = error.hint(lang)
+        if hint:
+            lines.append(hint)
+    return lines
+
+
+def _exit_code(message: QueuedMessage, waited: bool) -> int:
+    if message.status is Status.SENT:
+        return EXIT_OK
+    if waited or message.status is Status.FAILED:
+        return EXIT_FAILED
+    if message.held is Hold.SENDING_DISABLED:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+@click.command("send-test")
+@click.option("--to", "to", required=True, multiple=True, help="Recipient address.")
+@click.option("--subject", default=None, help="Subject (default from the catalogue).")
+@click.option("--body", default=None, help="Body text (default from the catalogue).")
+@click.option(
+    "--attach",
+    "attach",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="File to attach (may repeat).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--wait", is_flag=True, help="Wait for the outcome; exit 0 only if sent.")
+@click.option(
+    "--wait-timeout",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for an outcome.",
+)
+@pass_ctx
+def send_test(
+    ctx: CliContext,
+    to: tuple[str, ...],
+    subject: str | None,
+    body: str | None,
+    attach: tuple[str, ...],
+    as_json: bool,
+    wait: bool,
+    wait_timeout: float,
+) -> None:
+    """Hand a test message to the mail queue (as the settings form does)."""
+    lang = ctx.lang
+    home = ctx.home
+    try:
+        attachments = _attachments(attach)
+        settings = storage.load(home)
+        queue_id = outbox.send_test(
+            home,
+            to=list(to),
+            subject=subject,
+            body=body,
+            attachments=attachments,
+            settings=settings,
+            lang=lang,
+        )
+    except SettingsError as exc:
+        _refuse(exc.findings, exc.message(lang), as_json, lang)
+        return
+    except MessageError as exc:
+        _refuse([exc.finding], exc.message(lang), as_json, lang)
+        return
+    except BpmnbError as exc:
+        # An unreadable settings file or secret store: nothing was queued.
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {"ok": False, "code": str(exc.code), "error": exc.message(lang)},
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            click.echo(exc.describe(lang), err=True)
+        raise SystemExit(EXIT_USAGE) from None
+
+    component = settings.delivery_component if settings else DeliveryComponent.INPROCESS
+    handed = {
+        "pl": text("queue.handed", "pl", id=queue_id, to=", ".join(to)),
+        "en": text("queue.handed", "en", id=queue_id, to=", ".join(to)),
+    }
+    if not as_json:
+        click.echo(handed[lang])
+    try:
+        if wait:
+            current = outbox.wait(home, queue_id, wait_timeout)
+        elif component is DeliveryComponent.INPROCESS:
+            current = outbox.wait(home, queue_id, wait_timeout, until_attempted=True)
+        else:
+            current = outbox.wait(home, queue_id, 0)
+    finally:
+        outbox.stop_worker(home)
+    pending = (
+        not current.done
+        and current.held is None
+        and (
+            wait
+            or (
+                component is DeliveryComponent.INPROCESS
+                and (current.attempts == 0 or current.status is Status.SENDING)
+            )
+        )
+    )
+    code = _exit_code(current, wait)
+    if as_json:
+        data = current.as_json()
+        data["handed"] = handed
+        data["ok"] = code == EXIT_OK
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        if component is DeliveryComponent.WORKER and not wait:
+            click.echo(text("queue.handed.worker", lang))
+        elif pending:
+            click.echo(
+                text(
+                    "queue.wait.timeout",
+                    lang,
+                    seconds=f"{wait_timeout:g}",
+                    status=text(f"queue.label.{current.status}", lang),
+                )
+            )
+        else:
+            for line in describe(current, lang):
+                click.echo(line)
+    raise SystemExit(code)
 
 
 def register(group: click.Group) -> None:
-    """Add this module's commands to ``group``."""
+    """Add ``send-test`` to ``group``."""
+    group.add_command(send_test)

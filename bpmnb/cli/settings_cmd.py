@@ -1,9 +1,331 @@
-"""Commands of this area (filled in by the work that owns it)."""
+"""``bpmnb settings``: show, validate, import, export and set the account.
+
+The password never passes through argv: ``set`` takes it from standard input
+(``--password-stdin``), and ``show`` says only where it is stored.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
 import click
+
+from bpmnb import rules, storage
+from bpmnb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliContext, pass_ctx
+from bpmnb.errors import BpmnbError, SecretStoreError, SettingsError
+from bpmnb.i18n import Lang, text
+from bpmnb.rules import Finding
+from bpmnb.secrets import SecretStore, describe, open_store
+from bpmnb.settings import AccountSettings, AuthMethod, OAuthSettings
+
+MASK = "********"
+
+# Words a Polish administrator may type for yes/no, besides pydantic's own
+# (true/false, yes/no, on/off, 1/0).
+_YES_NO = {"tak": True, "t": True, "nie": False, "n": False}
+
+
+def _echo_findings(findings: list[Finding], lang: Lang) -> None:
+    for finding in findings:
+        level = text(f"rules.level.{finding.level}", lang)
+        field = finding.field or "-"
+        click.echo(f"[{level}] {field}: {finding.text.get(lang)}", err=True)
+
+
+def _fail_settings(exc: SettingsError, lang: Lang) -> None:
+    _echo_findings(exc.findings, lang)
+    click.echo(text("storage.cli.invalid", lang, count=len(exc.findings)), err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _fail(exc: BpmnbError, lang: Lang, code: int = EXIT_FAILED) -> None:
+    click.echo(exc.message(lang), err=True)
+    hint = exc.hint(lang)
+    if hint:
+        click.echo(hint, err=True)
+    sys.exit(code)
+
+
+def _store_or_fail(ctx: CliContext) -> SecretStore:
+    try:
+        return open_store(ctx.home)
+    except SecretStoreError as exc:
+        _fail(exc, ctx.lang)
+        raise AssertionError("unreachable") from None
+
+
+def _password_state(ctx: CliContext, store: SecretStore) -> tuple[str | None, str]:
+    """(masked value or None, where it comes from) - never the value itself."""
+    if os.environ.get("BPMNB_PASSWORD"):
+        return MASK, text("storage.cli.password_env", ctx.lang)
+    if store.get("password"):
+        backend = describe(store, ctx.lang)
+        return MASK, text("storage.cli.password_stored", ctx.lang, backend=backend)
+    return None, text("storage.cli.password_none", ctx.lang)
+
+
+def _value_text(value: object, lang: Lang, choice: str | None = None) -> str:
+    if isinstance(value, bool):
+        return text("choice.yes" if value else "choice.no", lang)
+    if value is None:
+        return ""
+    if choice is not None:
+        from bpmnb.catalog import CATALOG
+
+        key = f"choice.{choice}.{value}"
+        if key in CATALOG:
+            return f"{CATALOG[key].get(lang)} ({value})"
+    return str(value)
+
+
+_CHOICES = {
+    "encryption": "encryption",
+    "auth": "auth",
+    "delivery_component": "delivery_component",
+    "oauth.flow": "oauth_flow",
+}
+
+
+def _load_or_fail(ctx: CliContext) -> AccountSettings | None:
+    try:
+        return storage.load(ctx.home)
+    except SettingsError as exc:
+        click.echo(exc.message(ctx.lang), err=True)
+        sys.exit(EXIT_FAILED)
+    except BpmnbError as exc:
+        _fail(exc, ctx.lang)
+    return None
+
+
+@click.group("settings")
+def settings_group() -> None:
+    """Show, check, import, export and change the account settings."""
+
+
+@settings_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def show(ctx: CliContext, as_json: bool) -> None:
+    """Print the saved settings; the password only as ********."""
+    settings = _load_or_fail(ctx)
+    if settings is None:
+        click.echo(
+            text("storage.nothing_saved", ctx.lang, file=ctx.home.settings_file),
+            err=True,
+        )
+        sys.exit(EXIT_FAILED)
+    store = _store_or_fail(ctx)
+    masked, where = _password_state(ctx, store)
+    if as_json:
+        data: dict[str, Any] = settings.public_dict()
+        data["password"] = masked
+        data["password_source"] = where
+        data["secret_store"] = describe(store, ctx.lang)
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    public = settings.public_dict()
+    for name, value in public.items():
+        if name == "oauth":
+            if settings.auth is not AuthMethod.OAUTH2_OFFICE365:
+                continue
+            assert isinstance(value, dict)
+            for sub, sub_value in value.items():
+                field = f"oauth.{sub}"
+                shown = _value_text(sub_value, ctx.lang, _CHOICES.get(field))
+                click.echo(f"{rules.label(field).get(ctx.lang)} ({field}): {shown}")
+            continue
+        shown = _value_text(value, ctx.lang, _CHOICES.get(name))
+        click.echo(f"{rules.label(name).get(ctx.lang)} ({name}): {shown}")
+        if name == "login":
+            password_label = rules.label("password").get(ctx.lang)
+            click.echo(f"{password_label} (password): {masked or '-'} [{where}]")
+    click.echo(
+        f"{text('storage.cli.secret_store', ctx.lang)}: {describe(store, ctx.lang)}"
+    )
+
+
+@settings_group.command("validate")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--sending",
+    is_flag=True,
+    help="Check as for sending: incomplete settings are errors even when disabled.",
+)
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+def validate(ctx: CliContext, as_json: bool, sending: bool, file: Path | None) -> None:
+    """Check FILE (JSON or TOML), or the saved settings; exit 2 on errors."""
+    try:
+        if file is not None:
+            data = storage.read_mapping(file)
+            parsed, findings = rules.parse(data)
+            if parsed is not None:
+                # The file may rely on the password already stored in this
+                # home, as an import into it would.
+                stored = storage.password_stored(ctx.home, _store_or_fail(ctx))
+                findings = rules.check(
+                    parsed, password_stored=stored, for_sending=sending
+                )
+        else:
+            settings = _load_or_fail(ctx)
+            if settings is None:
+                click.echo(
+                    text(
+                        "storage.nothing_saved", ctx.lang, file=ctx.home.settings_file
+                    ),
+                    err=True,
+                )
+                sys.exit(EXIT_FAILED)
+            stored = storage.password_stored(ctx.home, _store_or_fail(ctx))
+            findings = rules.check(
+                settings, password_stored=stored, for_sending=sending
+            )
+    except BpmnbError as exc:
+        _fail(exc, ctx.lang, EXIT_USAGE)
+        return
+    problems = rules.errors(findings)
+    if as_json:
+        report = {"ok": not problems, "findings": [f.as_json() for f in findings]}
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        _echo_findings(findings, ctx.lang)
+        if problems:
+            summary = text("storage.cli.invalid", ctx.lang, count=len(problems))
+        elif findings:
+            summary = text(
+                "storage.cli.valid_with_warnings", ctx.lang, count=len(findings)
+            )
+        else:
+            summary = text("storage.cli.valid", ctx.lang)
+        click.echo(summary)
+    sys.exit(EXIT_USAGE if problems else EXIT_OK)
+
+
+@settings_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@pass_ctx
+def import_cmd(ctx: CliContext, file: Path) -> None:
+    """Read settings from FILE (JSON or TOML); a password goes to the secret store."""
+    store = _store_or_fail(ctx)
+    try:
+        had_password = "password" in storage.read_mapping(file)
+        storage.import_(ctx.home, file, store)
+    except SettingsError as exc:
+        _fail_settings(exc, ctx.lang)
+    except SecretStoreError as exc:
+        _fail(exc, ctx.lang)
+    except BpmnbError as exc:
+        _fail(exc, ctx.lang, EXIT_USAGE)
+    click.echo(text("storage.cli.imported", ctx.lang, file=file))
+    if had_password:
+        click.echo(
+            text(
+                "storage.cli.password_moved",
+                ctx.lang,
+                backend=describe(store, ctx.lang),
+                file=file,
+            )
+        )
+    click.echo(text("storage.saved", ctx.lang))
+
+
+@settings_group.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+def export_cmd(ctx: CliContext, file: Path) -> None:
+    """Write the saved settings to FILE (.json or .toml), never with secrets."""
+    try:
+        storage.export(ctx.home, file)
+    except SettingsError as exc:
+        click.echo(exc.message(ctx.lang), err=True)
+        sys.exit(EXIT_FAILED)
+    except BpmnbError as exc:
+        _fail(exc, ctx.lang)
+    click.echo(text("storage.cli.exported", ctx.lang, file=file))
+
+
+def _optional_fields() -> set[str]:
+    """Fields whose default is None: an empty value clears them."""
+    names = {n for n, f in AccountSettings.model_fields.items() if f.default is None}
+    names |= {
+        f"oauth.{n}" for n, f in OAuthSettings.model_fields.items() if f.default is None
+    }
+    return names
+
+
+def _apply(data: dict[str, Any], pairs: tuple[str, ...], lang: Lang) -> None:
+    optional = _optional_fields()
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            click.echo(text("storage.cli.bad_pair", lang, pair=pair), err=True)
+            sys.exit(EXIT_USAGE)
+        if name in ("password", "oauth.client_secret"):
+            click.echo(text("storage.cli.password_in_argv", lang), err=True)
+            sys.exit(EXIT_USAGE)
+        converted: object = value
+        if name in optional and value.strip() == "":
+            converted = None
+        elif name == "enabled" and value.strip().lower() in _YES_NO:
+            converted = _YES_NO[value.strip().lower()]
+        if "." in name:
+            table, _, sub = name.partition(".")
+            nested = data.get(table)
+            if not isinstance(nested, dict):
+                nested = {}
+                data[table] = nested
+            nested[sub] = converted
+        else:
+            data[name] = converted
+
+
+@settings_group.command("set")
+@click.argument("pairs", nargs=-1, metavar="FIELD=VALUE...")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input (never put it in argv).",
+)
+@pass_ctx
+def set_cmd(ctx: CliContext, pairs: tuple[str, ...], password_stdin: bool) -> None:
+    """Change fields (e.g. host=smtp.wp.pl port=465 oauth.tenant_id=...) and save."""
+    current = _load_or_fail(ctx)
+    data: dict[str, Any] = current.public_dict() if current else {}
+    _apply(data, pairs, ctx.lang)
+    if password_stdin:
+        if sys.stdin.isatty():
+            password = click.prompt(
+                rules.label("password").get(ctx.lang), hide_input=True, default=""
+            )
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            click.echo(text("storage.cli.empty_password", ctx.lang), err=True)
+            sys.exit(EXIT_USAGE)
+        data["password"] = password
+    settings, findings = rules.parse(data)
+    if settings is None:
+        _echo_findings(findings, ctx.lang)
+        sys.exit(EXIT_USAGE)
+    store = _store_or_fail(ctx)
+    try:
+        storage.save(ctx.home, settings, store)
+    except SettingsError as exc:
+        _fail_settings(exc, ctx.lang)
+    except BpmnbError as exc:
+        _fail(exc, ctx.lang)
+    warnings = rules.warnings(
+        rules.check(settings, password_stored=storage.password_stored(ctx.home, store))
+    )
+    _echo_findings(warnings, ctx.lang)
+    click.echo(text("storage.saved", ctx.lang))
 
 
 def register(group: click.Group) -> None:
-    """Add this module's commands to ``group``."""
+    """Add ``bpmnb settings`` to ``group``."""
+    group.add_command(settings_group)

@@ -46,7 +46,9 @@ def server_context(
 ) -> ssl.SSLContext:
     """A server context whose certificate covers ``names`` (default: the
     loopback IP, as an IP SAN, and ``localhost``)."""
-    issued = (authority or ca()).issue_cert(*(names or (LOOPBACK, "localhost")), **cert_kw)
+    issued = (authority or ca()).issue_cert(
+        *(names or (LOOPBACK, "localhost")), **cert_kw
+    )
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     issued.configure_cert(ctx)
     return ctx

@@ -1,0 +1,473 @@
+"""The worker that drains the mail queue over one reused SMTP connection.
+
+Two ways to run it: ``bpmnb worker`` (a long-running process that stops
+cleanly on SIGTERM/SIGINT after the message in flight) and
+:meth:`Worker.start` (a daemon thread the app and notebooks use).
+
+Each cycle claims a small batch (never all rows: memory stays flat in the
+queue's size) and sends it over one :class:`bpmnb.transport.SmtpSession`,
+reconnecting when the server has closed the connection. Replies decide the
+outcome (RFC 5321 section 4.2.1): 2xx sent; 4xx, a lost connection or a
+timeout are temporary and retried with exponential backoff and jitter up to
+``max_attempts``; 5xx fails the message at once with its reason.
+
+Delivery is at least once: see :mod:`bpmnb.queue`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from bpmnb.errors import BpmnbError, Code, DeliveryError, Stage
+from bpmnb.home import Home
+from bpmnb.queue import Claimed, Hold, LastError, Queue
+from bpmnb.settings import AccountSettings
+from bpmnb.transport import Credential, SmtpSession, Transcript
+
+log = logging.getLogger(__name__)
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How the worker paces itself. Tests shorten every interval."""
+
+    backoff_base: float = 30.0  # first retry after about this many seconds
+    backoff_cap: float = 3600.0  # never wait longer than this between tries
+    max_attempts: int = 8  # then a temporary failure becomes "failed"
+    batch: int = 20  # messages claimed at once
+    poll: float = 1.0  # longest idle sleep before looking again
+    lease_seconds: float | None = None  # None: the queue's default / env
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> WorkerConfig:
+        """Defaults, then ``BPMNB_BACKOFF_BASE``, ``BPMNB_BACKOFF_CAP``,
+        ``BPMNB_MAX_ATTEMPTS``, ``BPMNB_WORKER_BATCH``, ``BPMNB_WORKER_POLL``,
+        ``BPMNB_LEASE_SECONDS``, then explicit non-None ``overrides``."""
+        base = cls()
+        config = cls(
+            backoff_base=_env_float("BPMNB_BACKOFF_BASE", base.backoff_base),
+            backoff_cap=_env_float("BPMNB_BACKOFF_CAP", base.backoff_cap),
+            max_attempts=int(_env_float("BPMNB_MAX_ATTEMPTS", base.max_attempts)),
+            batch=int(_env_float("BPMNB_WORKER_BATCH", base.batch)),
+            poll=_env_float("BPMNB_WORKER_POLL", base.poll),
+            lease_seconds=(
+                float(os.environ["BPMNB_LEASE_SECONDS"])
+                if os.environ.get("BPMNB_LEASE_SECONDS")
+                else None
+            ),
+        )
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(config, **given)  # type: ignore[arg-type]
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds before the next try after ``attempts`` tries: exponential,
+        capped, with "equal jitter" so workers do not retry in lockstep."""
+        delay = min(self.backoff_cap, self.backoff_base * (2 ** max(attempts - 1, 0)))
+        return float(delay / 2 + random.uniform(0, delay / 2))  # noqa: S311 - not crypto
+
+
+def classify(exc: BaseException) -> BpmnbError:
+    """Any failure of an attempt as a :class:`BpmnbError` with a code.
+
+    The transport raises :class:`DeliveryError`; anything else that escapes
+    (a socket error it did not wrap) counts as a lost connection, which is
+    temporary. Only the exception's type is kept: its text could quote data.
+    """
+    if isinstance(exc, BpmnbError):
+        return exc
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return DeliveryError(Code.CONNECTION_DROPPED, detail="timeout")
+    if isinstance(exc, OSError | EOFError):
+        return DeliveryError(Code.CONNECTION_DROPPED, detail=type(exc).__name__)
+    return DeliveryError(Code.TEMPORARY_FAILURE, detail=type(exc).__name__)
+
+
+def _dropped(error: BpmnbError) -> bool:
+    """True for a connection the server closed before this message's DATA was
+    answered (so the message was not accepted and may be resent at once)."""
+    if error.code is Code.CONNECTION_DROPPED:
+        return True
+    # 421: the service is closing the channel (RFC 5321 section 3.8).
+    return error.smtp_code == 421
+
+
+class Worker:
+    """Drains the queue of ``home``.
+
+    ``settings``/``credential`` fix what to send with (the form's values, or
+    a test's); without them the saved settings are read each cycle, so a
+    change (for example "Włącz wysyłanie" switched on) takes effect at once.
+    """
+
+    def __init__(
+        self,
+        home: Home,
+        *,
+        config: WorkerConfig | None = None,
+        settings: AccountSettings | None = None,
+        credential: Credential | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.home = home
+        self.config = config or WorkerConfig.from_env()
+        self.queue = Queue(home.queue_file, lease_seconds=self.config.lease_seconds)
+        self.owner = (
+            owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        )
+        self._settings = settings
+        self._credential = credential
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._session: SmtpSession | None = None
+        self._transcript: Transcript | None = None
+        self._session_start = 0  # transcript index where the session began
+        self._session_used = 0  # messages sent on the current session
+        self._hold_until = 0.0
+        self._reconfigured = False
+        self.sent = 0
+        self.failed = 0
+        self.retried = 0
+
+    # -- control -------------------------------------------------------------
+
+    @property
+    def settings(self) -> AccountSettings | None:
+        """The fixed settings in use (None: the saved ones, read each cycle)."""
+        return self._settings
+
+    def use_settings(self, settings: AccountSettings | None) -> None:
+        """Send with ``settings`` from the next message on."""
+        self._settings = settings
+        self._credential = None
+        # The worker thread closes its session itself before the next batch:
+        # this may run in another thread while a message is in flight.
+        self._reconfigured = True
+        self.wake()
+
+    def wake(self) -> None:
+        """Look at the queue now instead of after the idle sleep."""
+        self._hold_until = 0.0
+        self._wake.set()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> Worker:
+        """Run in a daemon thread (the in-process delivery component)."""
+        self._thread = threading.Thread(
+            target=self.run, name=f"bpmnb-worker-{self.owner}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask to stop after the message in flight, and wait for the thread."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def request_stop(self) -> None:
+        """Signal-handler safe: only sets flags."""
+        self._stop.set()
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    # -- the loop ------------------------------------------------------------
+
+    def run(self) -> None:
+        """Work until :meth:`stop`; sleep when nothing is due."""
+        log.info("worker %s started on %s", self.owner, self.queue.path)
+        try:
+            while not self._stop.is_set():
+                try:
+                    done = self.run_once()
+                except Exception:
+                    log.exception("worker %s: cycle failed; retrying", self.owner)
+                    done = 0
+                if self._stop.is_set():
+                    break
+                if done == 0:
+                    self._idle()
+        finally:
+            self._close()
+            log.info("worker %s stopped", self.owner)
+
+    def _idle(self) -> None:
+        self._close()  # servers drop idle connections; do not hold one open
+        now = time.time()
+        wait = self.config.poll
+        next_due = self.queue.next_due()
+        if next_due is not None:
+            wait = min(wait, max(next_due - now, 0.0))
+        if self._hold_until > now:
+            wait = max(wait, min(self._hold_until - now, self.config.poll))
+        self._wake.wait(max(wait, 0.01))
+        self._wake.clear()
+
+    def run_once(self) -> int:
+        """Claim and process due batches until none is left (or a hold, or a
+        stop); returns how many messages reached an outcome."""
+        processed = 0
+        while not self._stop.is_set():
+            if time.time() < self._hold_until:
+                break
+            if self._reconfigured:
+                self._reconfigured = False
+                self._close()
+            settings = self._current_settings()
+            if settings is None:
+                break
+            batch = self.queue.claim(self.owner, limit=self.config.batch)
+            if not batch:
+                break
+            processed += self._process(settings, batch)
+        return processed
+
+    def drain(self, timeout: float = 60.0) -> int:
+        """Process until nothing is due or ``timeout`` passes (for tests and
+        notebooks that want a synchronous run in this thread)."""
+        deadline = time.monotonic() + timeout
+        total = 0
+        while time.monotonic() < deadline and not self._stop.is_set():
+            n = self.run_once()
+            total += n
+            if n == 0:
+                next_due = self.queue.next_due()
+                if next_due is None or next_due > time.time() + (
+                    deadline - time.monotonic()
+                ):
+                    break
+                time.sleep(min(max(next_due - time.time(), 0.01), 0.5))
+        self._close()
+        return total
+
+    # -- settings and limits -------------------------------------------------
+
+    def _current_settings(self) -> AccountSettings | None:
+        settings = self._settings
+        if settings is None:
+            from bpmnb import storage
+
+            settings = storage.load(self.home)
+        if settings is None:
+            self.queue.hold_queued(Hold.NO_SETTINGS)
+            self._hold_until = time.time() + self.config.poll
+            return None
+        if not settings.enabled:
+            # "Włącz wysyłanie" = Nie: keep everything queued and say why.
+            self.queue.hold_queued(
+                Hold.SENDING_DISABLED,
+                LastError(code=str(Code.SENDING_DISABLED), stage=str(Stage.SETTINGS)),
+            )
+            self._hold_until = time.time() + self.config.poll
+            log.info("sending is disabled in the settings; messages stay queued")
+            return None
+        return settings
+
+    def _limit(self, settings: AccountSettings) -> tuple[Hold, float] | None:
+        """A provider limit that forbids sending now, with when it lifts."""
+        now = time.time()
+        for cap, window, hold in (
+            (settings.rate_per_minute, 60.0, Hold.RATE),
+            (settings.daily_cap, 86400.0, Hold.DAILY_CAP),
+        ):
+            if cap is None:
+                continue
+            since = now - window
+            count = self.queue.sent_since(since)
+            if count >= cap:
+                oldest = self.queue.oldest_sent_since(since, count - cap)
+                return hold, (oldest or now) + window + 0.01
+        return None
+
+    def _credential_for(self, settings: AccountSettings) -> Credential | None:
+        if self._credential is not None:
+            return self._credential
+        from bpmnb.credentials import for_settings
+
+        return for_settings(settings, self.home)
+
+    # -- sending -------------------------------------------------------------
+
+    def _process(self, settings: AccountSettings, batch: list[Claimed]) -> int:
+        limited = settings.rate_per_minute is not None or settings.daily_cap is not None
+        processed = 0
+        for index, item in enumerate(batch):
+            rest = [c.id for c in batch[index:]]
+            if self._stop.is_set():
+                self.queue.release(
+                    rest, self.owner, hold=None, next_attempt_at=time.time()
+                )
+                break
+            if limited:
+                blocked = self._limit(settings)
+                if blocked is not None:
+                    hold, until = blocked
+                    self.queue.release(
+                        rest, self.owner, hold=hold, next_attempt_at=until
+                    )
+                    self.queue.hold_queued(hold)
+                    self._hold_until = until
+                    log.info(
+                        "provider limit %s reached; holding until %.0f", hold, until
+                    )
+                    break
+            if time.time() > item.lease_until - self.queue.lease_seconds / 2:
+                until = self.queue.renew(self.owner, rest)
+                batch[index:] = [replace(c, lease_until=until) for c in batch[index:]]
+                item = batch[index]
+            self._send_one(settings, item)
+            processed += 1
+        return processed
+
+    def _open(self, settings: AccountSettings) -> SmtpSession:
+        if self._session is None:
+            self._transcript = Transcript()
+            session = SmtpSession(
+                settings, self._credential_for(settings), transcript=self._transcript
+            )
+            self._session_start = 0
+            self._session_used = 0
+            session.open()
+            self._session = session
+        return self._session
+
+    def _close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            try:
+                session.close()
+            except Exception:  # closing a dead connection is not news
+                log.debug("closing the SMTP session failed", exc_info=True)
+
+    def _transcript_len(self) -> int:
+        if self._session is None or self._transcript is None:
+            return 0  # a new session starts a new transcript
+        return len(self._transcript.lines)
+
+    def _transcript_text(self, start: int) -> str:
+        if self._transcript is None:
+            return ""
+        lines = self._transcript.lines[start:]
+        return "\n".join(f"{who}: {line}" for who, line in lines)
+
+    def _send_one(self, settings: AccountSettings, item: Claimed) -> None:
+        started = time.time()
+        start = self._transcript_len()
+        message = item.email()
+        error: BpmnbError | None = None
+        for reconnect in (False, True):
+            reused = self._session is not None and self._session_used > 0
+            try:
+                session = self._open(settings)
+                result = session.send(message)
+            except Exception as exc:  # classified below; nothing escapes
+                error = classify(exc)
+                text = self._transcript_text(start)
+                self._close()
+                if reused and not reconnect and _dropped(error) and _early(error):
+                    # The server closed a reused connection (idle timeout, or
+                    # a per-connection message limit): reconnect and resend.
+                    log.debug("reused SMTP connection was closed; reconnecting")
+                    start = 0
+                    continue
+                self._failure(item, error, started, text)
+                return
+            else:
+                self._session_used += 1
+                self.queue.mark_sent(
+                    item.id,
+                    self.owner,
+                    reply=f"{result.smtp_code} {result.smtp_reply}".strip(),
+                    attempt=(started, result.smtp_code, self._transcript_text(start)),
+                )
+                self.sent += 1
+                log.info(
+                    "message %d %s sent: %s %s",
+                    item.id,
+                    item.message_id,
+                    result.smtp_code,
+                    result.smtp_reply,
+                )
+                return
+
+    def _failure(
+        self, item: Claimed, error: BpmnbError, started: float, transcript: str
+    ) -> None:
+        stored = LastError.from_error(error)
+        attempt = (started, error.smtp_code, transcript)
+        if error.temporary and item.attempts < self.config.max_attempts:
+            delay = self.config.backoff(item.attempts)
+            self.queue.mark_retry(
+                item.id,
+                self.owner,
+                error=stored,
+                next_attempt_at=time.time() + delay,
+                attempt=attempt,
+            )
+            self.retried += 1
+            log.info(
+                "message %d: temporary failure %s (%s %s); retry in %.1f s",
+                item.id,
+                error.code,
+                error.smtp_code,
+                error.smtp_reply,
+                delay,
+            )
+        else:
+            self.queue.mark_failed(item.id, self.owner, error=stored, attempt=attempt)
+            self.failed += 1
+            log.info(
+                "message %d failed: %s (%s %s)",
+                item.id,
+                error.code,
+                error.smtp_code,
+                error.smtp_reply,
+            )
+
+
+def _early(error: BpmnbError) -> bool:
+    """The failure happened before DATA was sent, so resending is safe."""
+    # On a reused connection the first command of a message is MAIL FROM
+    # (RFC 5321 section 3.3); a drop there means DATA was never sent.
+    return error.stage is Stage.MAIL_FROM
+
+
+def install_signal_handlers(worker: Worker) -> Callable[[], None]:
+    """SIGTERM/SIGINT stop ``worker`` after its message in flight; returns a
+    function restoring the previous handlers."""
+    import signal
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def handler(signum: int, frame: object) -> None:
+        log.info("signal %d: stopping after the message in flight", signum)
+        worker.request_stop()
+
+    for sig in previous:
+        signal.signal(sig, handler)
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore
