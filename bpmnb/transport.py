@@ -230,10 +230,14 @@ def _reply_text(message: bytes | str) -> str:
 
 
 def _idna_domain(domain: str) -> str:
-    """A domain as A-labels (RFC 5891); ASCII domains are left alone."""
+    """A domain as A-labels (IDNA 2008, RFC 5891, with UTS 46 mapping);
+    ASCII domains are left alone. Raises ValueError for an invalid name."""
     if domain.isascii():
         return domain
-    return idna.encode(domain, uts46=True).decode("ascii")
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise ValueError(f"{domain!r} is not a valid domain name: {exc}") from exc
 
 
 def envelope_address(address: str) -> str:
@@ -867,8 +871,19 @@ class SmtpSession:
                 )
         message_id = str(message.get("Message-ID", "")).strip()
 
+        try:
+            envelope_from = envelope_address(senders[0])
+        except ValueError as exc:
+            self._fail(Code.SENDER_REJECTED, detail=str(exc))
+        envelope_to: dict[str, str] = {}
+        for address in recipients:
+            try:
+                envelope_to[address] = envelope_address(address)
+            except ValueError as exc:
+                self._stage = Stage.RCPT_TO
+                self._fail(Code.RECIPIENT_REJECTED, detail=str(exc))
         with self._step(Stage.MAIL_FROM):
-            code, reply = wire.mail(envelope_address(senders[0]), options)
+            code, reply = wire.mail(envelope_from, options)
         if code != 250:
             self._reset(wire)
             if code == 530:
@@ -883,7 +898,7 @@ class SmtpSession:
         refused: dict[str, tuple[int, str]] = {}
         with self._step(Stage.RCPT_TO):
             for address in recipients:
-                code, reply = wire.rcpt(envelope_address(address))
+                code, reply = wire.rcpt(envelope_to[address])
                 if code in (250, 251):
                     accepted.append(address)
                 else:

@@ -220,6 +220,11 @@ def test_newcomer_fills_saves_and_sends(
             expect(password).to_have_value("")
             expect(page.locator(".bpmnb-password-state")).to_contain_text("zapisane")
 
+            # The stage-by-stage check passes against the saved account.
+            page.locator("button.bpmnb-check").click()
+            expect(page.locator(".bpmnb-check-ok")).to_be_visible(timeout=30_000)
+            expect(page.locator(".bpmnb-check-result")).to_contain_text("ms")
+
             # The test message, and its arrival listed on the page.
             page.locator(".bpmnb-test-to input").fill("odbiorca@example.com")
             page.locator(".bpmnb-test-subject input").fill(SUBJECT)

@@ -390,3 +390,27 @@ def test_server_without_esmtp_gets_helo(ca: Path) -> None:
     )
     report, _, _ = _run(wants_tls, ca)
     assert (report.code, report.stage) == (Code.STARTTLS_UNAVAILABLE, Stage.TLS)
+
+
+@pytest.mark.parametrize("encryption", [Encryption.STARTTLS, Encryption.SSL])
+def test_against_the_aiosmtpd_sandbox(tmp_path: Path, encryption: Encryption) -> None:
+    """The real aiosmtpd sandbox: a right password sends, a wrong one fails."""
+    from bpmnb import sandbox
+    from bpmnb.home import Home
+    from bpmnb.transport import Credential
+
+    home = Home(tmp_path).ensure()
+    with sandbox.Sandbox(home) as box:
+        settings = box.settings(encryption=encryption)
+        secret = box.password
+        good = Credential(box.login, "password", lambda: secret)
+        report = diagnosis.check(settings, good, rcpt="odbiorca@example.com", send=True)
+        assert report.ok, (report.code, report.stage, report.detail)
+        assert report.tls is not None
+        got = sandbox.received(home)
+        assert len(got) == 1
+        assert list(got[0].recipients) == ["odbiorca@example.com"]
+        assert "bpmnb" in got[0].subject
+        bad = Credential(box.login, "password", lambda: secret + "-wrong")
+        report = diagnosis.check(settings, bad)
+        assert (report.code, report.stage) == (Code.AUTH_FAILED, Stage.AUTH)

@@ -68,7 +68,7 @@ def _settings(
     app: App,
     exchange: ExchangeEmulator,
     tmp_path: Path,
-    **kw: object,
+    **kw: str,
 ) -> AccountSettings:
     return office365_settings(  # type: ignore[no-any-return]
         idp,
@@ -119,7 +119,7 @@ def test_5_7_139_smtp_auth_disabled(
     assert error.code is Code.AUTH_DISABLED
     assert error.stage is Stage.AUTH and error.smtp_code == 535
     for lang in ("pl", "en"):
-        hint = oauth.office365_hint(error, settings, lang)  # type: ignore[arg-type]
+        hint = oauth.office365_hint(error, settings, lang)
         assert hint is not None
         assert (
             f"Set-CASMailbox -Identity {MAILBOX} "
@@ -130,9 +130,9 @@ def test_5_7_139_smtp_auth_disabled(
     # The connection check reaches the same verdict through the same provider.
     report = diagnosis.check(settings, credentials.for_settings(settings, home, store))
     assert report.code is Code.AUTH_DISABLED
-    error = report.error()
-    assert error is not None and "5.7.139" in (error.smtp_reply or "")
-    assert oauth.office365_hint(error, settings, "pl") is not None
+    checked = report.error()
+    assert checked is not None and "5.7.139" in (checked.smtp_reply or "")
+    assert oauth.office365_hint(checked, settings, "pl") is not None
 
 
 def test_5_7_3_service_principal_without_mailbox_access(

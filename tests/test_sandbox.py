@@ -227,6 +227,18 @@ def _start_cli(home: Path, *extra: str) -> subprocess.Popen[str]:
     )
 
 
+def _stop(proc: subprocess.Popen[str], sig: signal.Signals) -> tuple[int, str]:
+    """Signal the sandbox and wait for it; its stderr explains a failure."""
+    proc.send_signal(sig)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate(timeout=10)
+        return -1, f"did not stop within 30 s after {sig.name}; stderr: {err}"
+    return proc.returncode, err
+
+
 def test_cli_sandbox_configure_send_and_stop(tmp_path: Path) -> None:
     from bpmnb import storage
 
@@ -258,13 +270,8 @@ def test_cli_sandbox_configure_send_and_stop(tmp_path: Path) -> None:
         )
         assert [r.message_id for r in received(home)] == [result.message_id]
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+        code, err = _stop(proc, signal.SIGTERM)
+    assert code == 0, err
     assert info(home) is None
     state = json.loads((home / "sandbox" / "sandbox.json").read_text())
     assert state["running"] is False
@@ -287,9 +294,8 @@ def test_cli_sandbox_text_output_and_sigint(tmp_path: Path) -> None:
         )  # the sandbox's own credential, shown on purpose
         assert str(running.ca_file) in text
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=15)
-    assert proc.returncode == 0
+        code, err = _stop(proc, signal.SIGINT)
+    assert code == 0, err
     assert info(tmp_path) is None
 
 

@@ -168,6 +168,9 @@ def test_set_nested_and_clear_optional(run: Run, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     data = json.loads(run("settings", "show", "--json").stdout)
     assert data["oauth"]["tenant_id"] == "firma.onmicrosoft.com"
+    assert data["oauth_client_secret"] is None
+    shown = run("settings", "show", lang="en")
+    assert "Client secret (oauth.client_secret): -" in shown.stdout
 
 
 def test_bad_pair_and_unknown_field(run: Run) -> None:

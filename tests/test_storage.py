@@ -5,6 +5,7 @@ the 0600 secrets file."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import stat
@@ -93,6 +94,18 @@ def test_save_and_load(home: Home) -> None:
     assert mode(home.root) == 0o700
     assert storage.password_stored(home)
     assert temporaries(home.root) == []
+
+
+def test_nothing_logs_the_password(
+    home: Home, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bpmnb")
+    storage.save(home, account())
+    storage.load(home)
+    storage.export(home, home.root / "kopia.json")
+    open_store(home).delete("password")
+    assert caplog.records  # the store and storage do log what they do
+    assert CANARY not in caplog.text
 
 
 def test_saved_message_is_in_the_catalogue() -> None:

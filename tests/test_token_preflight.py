@@ -259,3 +259,47 @@ def test_preflight_reports_a_token_it_could_not_get(
     (finding,) = report.findings
     assert finding.key == "oauth.invalid_client"
     assert "AADSTS7000215" in finding.text.en and "AADSTS7000215" in finding.text.pl
+
+
+def test_cli_preflight_exit_code_and_json(
+    idp: IdentityEmulator,
+    app: App,
+    home: Home,
+    store: SecretStore,
+    settings: AccountSettings,
+) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from bpmnb import storage
+
+    storage.save(home, settings)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BPMNB_")}
+    env.update(BPMNB_HOME=str(home.root), BPMNB_SECRET_BACKEND="file")
+    command = [str(Path(sys.executable).parent / "bpmnb"), "--lang", "en", "oauth"]
+
+    def preflight(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*command, "preflight", *extra],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+
+    good = preflight()
+    assert good.returncode == 0, good.stderr
+    assert "SMTP.SendAsApp" in good.stdout and "looks right" in good.stdout
+
+    app.roles = []
+    store.delete("oauth_token_cache")  # force a new token
+    bad = preflight("--json")
+    assert bad.returncode == 1
+    report = json.loads(bad.stdout)
+    assert report["ok"] is False
+    assert [f["key"] for f in report["findings"]] == ["oauth.preflight.role_missing"]
+    assert report["findings"][0]["pl"] and report["findings"][0]["en"]
+    assert SECRET not in bad.stdout + bad.stderr + good.stdout + good.stderr

@@ -968,3 +968,17 @@ def test_failed_open_logs_one_info_line(
     assert len(infos) == 1
     assert "AUTH_FAILED" in infos[0]
     assert "zle-haslo" not in caplog.text
+
+
+def test_invalid_idn_domain_refused_before_mail(tmp_path: Path) -> None:
+
+    with ScriptedSmtp() as server:
+        settings = settings_for(server.port, Encryption.NONE, tmp_path, login="")
+        built = EmailMessage()
+        built["From"] = "a@example.com"
+        built["To"] = "jan@przykład..example.com"
+        built.set_content("x")
+        with pytest.raises(DeliveryError) as info:
+            deliver(settings, None, built)
+    assert info.value.code is Code.RECIPIENT_REJECTED
+    assert "MAIL" not in server.commands

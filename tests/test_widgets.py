@@ -23,7 +23,7 @@ from bpmnb.i18n import text
 from bpmnb.presets import PRESETS
 from bpmnb.queue import Status
 from bpmnb.sandbox import Sandbox
-from bpmnb.secrets import open_store
+from bpmnb.secrets import FileStore, open_store
 from bpmnb.settings import Encryption
 from bpmnb.widgets import Page, SettingsForm, TestMessage, page
 from bpmnb.widgets.walkthrough import (
@@ -496,3 +496,19 @@ def test_widget_classes_render(home: Home) -> None:
     bundle = page(home)._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert isinstance(page(home).widget, w.VBox)
+
+
+def test_damaged_settings_file_is_reported_in_the_form(home: Home) -> None:
+    home.settings_file.write_text("{ not json", "utf-8")
+    form = SettingsForm(home)
+    assert "bpmnb-error-text" in form.error_area.value
+    assert form.fields["host"].value == ""
+
+
+def test_unusable_secret_store_is_reported_in_the_form(home: Home) -> None:
+    if not isinstance(open_store(home), FileStore):
+        pytest.skip("an OS keyring is in use here, not the 0600 file")
+    home.secrets_file.write_text("{}", "utf-8")
+    home.secrets_file.chmod(0o644)  # readable by others: the store refuses it
+    form = SettingsForm(home)
+    assert "bpmnb-error-text" in form.error_area.value

@@ -350,6 +350,7 @@ _UI: dict[str, Msg] = {
     "diagnosis.ui.verdict": Msg(
         "Wynik: {code} na etapie {stage}", "Verdict: {code} at {stage}"
     ),
+    "diagnosis.ui.verdict_ok": Msg("Wynik: OK", "Verdict: OK"),
     "diagnosis.ui.fix": Msg("Co zrobić: {hint}", "What to do: {hint}"),
     "diagnosis.ui.server_said": Msg(
         "Serwer odpowiedział: {reply}", "Server said: {reply}"

@@ -73,8 +73,11 @@ def _print_report(report: diagnosis.CheckReport, lang: Lang) -> None:
         label = text(f"diagnosis.stage.{stage.name}", lang)
         click.echo(f"{mark:>5}  {label:<32} {stage.ms:8.1f} ms  {stage.detail}")
     click.echo("")
-    where = report.stage or "-"
-    click.echo(text("diagnosis.ui.verdict", lang, code=report.code, stage=where))
+    if report.ok:
+        click.echo(text("diagnosis.ui.verdict_ok", lang))
+    else:
+        where = text(f"diagnosis.stage.{report.stage}", lang)
+        click.echo(text("diagnosis.ui.verdict", lang, code=report.code, stage=where))
     click.echo(report.message(lang))
     if report.smtp_reply:
         click.echo(text("diagnosis.ui.server_said", lang, reply=report.smtp_reply))

@@ -125,6 +125,10 @@ def show(ctx: CliContext, as_json: bool) -> None:
         data["password"] = masked
         data["password_source"] = where
         data["secret_store"] = describe(store, ctx.lang)
+        if settings.auth is AuthMethod.OAUTH2_OFFICE365:
+            data["oauth_client_secret"] = (
+                MASK if store.get("oauth_client_secret") else None
+            )
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     public = settings.public_dict()
@@ -137,6 +141,9 @@ def show(ctx: CliContext, as_json: bool) -> None:
                 field = f"oauth.{sub}"
                 shown = _value_text(sub_value, ctx.lang, _CHOICES.get(field))
                 click.echo(f"{rules.label(field).get(ctx.lang)} ({field}): {shown}")
+            secret_label = rules.label("oauth.client_secret").get(ctx.lang)
+            secret = MASK if store.get("oauth_client_secret") else "-"
+            click.echo(f"{secret_label} (oauth.client_secret): {secret}")
             continue
         shown = _value_text(value, ctx.lang, _CHOICES.get(name))
         click.echo(f"{rules.label(name).get(ctx.lang)} ({name}): {shown}")

@@ -73,7 +73,8 @@ class Page:
         )
         self.lang_switch.style.button_width = "48px"
         self.lang_switch.observe(
-            lambda change: self.set_lang(change["new"]), names="value"
+            self.form.guarded(lambda change: self.set_lang(change["new"])),
+            names="value",
         )
         self.widget = css(
             w.VBox(

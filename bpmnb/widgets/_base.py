@@ -49,7 +49,6 @@ class Section:
         self.lang: Lang = lang or default_lang()
         self._labels: list[tuple[Any, str, str]] = []
         self.error_area = css(w.HTML(""), "bpmnb-error")
-        self._lock = threading.Lock()
 
     def t(self, key: str, **fields: object) -> str:
         return text(key, self.lang, **fields)

@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as w
 
 from bpmnb import rules, storage
-from bpmnb.errors import SettingsError
+from bpmnb.errors import BpmnbError, SettingsError
 from bpmnb.home import Home
 from bpmnb.i18n import Lang
 from bpmnb.presets import Preset
@@ -29,6 +29,7 @@ from bpmnb.settings import (
     DeliveryComponent,
     Encryption,
     OAuthFlow,
+    SecretName,
 )
 from bpmnb.widgets._base import Section, css, esc, row, show
 
@@ -108,7 +109,15 @@ class SettingsForm(Section):
         self.notes: dict[str, Any] = {}
         self._rows: dict[str, Any] = {}
         self._build()
-        self.load(settings if settings is not None else storage.load(self.home))
+        problem: BpmnbError | None = None
+        if settings is None:
+            try:
+                settings = storage.load(self.home)
+            except BpmnbError as exc:  # a damaged settings file: say so, start empty
+                problem = exc
+        self.load(settings)
+        if problem is not None:
+            self.show_error(problem)
 
     # -- building -----------------------------------------------------------
 
@@ -237,13 +246,22 @@ class SettingsForm(Section):
 
     def password_stored(self) -> bool:
         if self._password_stored is None:
-            self._password_stored = self.store.get("password") is not None
+            self._password_stored = self._stored("password")
         return self._password_stored
 
     def _client_secret_stored(self) -> bool:
         if self._secret_stored is None:
-            self._secret_stored = self.store.get("oauth_client_secret") is not None
+            self._secret_stored = self._stored("oauth_client_secret")
         return self._secret_stored
+
+    def _stored(self, name: SecretName) -> bool:
+        """Whether the store holds ``name``; an unusable store is shown in
+        the error area and counts as holding nothing."""
+        try:
+            return self.store.get(name) is not None
+        except BpmnbError as exc:
+            self.show_error(exc)
+            return False
 
     # -- values ---------------------------------------------------------------
 

@@ -647,10 +647,17 @@ class Demo:
     settings: Any
     identity: IdentityEmulator
     sandbox: Any
+    temporary: bool = False
 
     def stop(self) -> None:
+        """Stop both servers; a home made in a temporary directory (it holds
+        the demo's secret store) is removed."""
+        import shutil
+
         self.sandbox.stop()
         self.identity.stop()
+        if self.temporary:
+            shutil.rmtree(self.home.root, ignore_errors=True)
 
 
 def start_demo(root: Path | None = None) -> Demo:
@@ -682,4 +689,4 @@ def start_demo(root: Path | None = None) -> Demo:
     )
     settings.display_name = "Comarch DMS — powiadomienia"
     open_store(home).set("oauth_client_secret", secret)
-    return Demo(home, settings, identity, box)
+    return Demo(home, settings, identity, box, temporary=root is None)
