@@ -113,6 +113,16 @@ def hint_for(
     """
     lang = lang or default_lang()
     code = _code_of(error_or_code)
-    parts = provider_hints(code, settings, lang)
+    parts: list[str] = []
+    if isinstance(error_or_code, BpmnbError) and settings is not None:
+        # Exchange Online's enhanced codes (5.7.139, 5.7.60, ...) and OAuth
+        # failures carry their own, more exact advice with the admin commands.
+        from bpmnb.oauth import office365_hint
+
+        exact = office365_hint(error_or_code, settings, lang)
+        if exact:
+            parts.append(exact)
+    if not parts:
+        parts.extend(provider_hints(code, settings, lang))
     parts.append(text(f"diagnosis.{code}.hint", lang))
     return "\n".join(parts)

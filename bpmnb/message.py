@@ -49,21 +49,26 @@ class MessageError(BpmnbError, ValueError):
     retrying the same input cannot help.
     """
 
-    def __init__(self, key: str, field: str, **fields: object) -> None:
+    def __init__(
+        self, key: str, field: str, *, reason: str | None = None, **fields: object
+    ) -> None:
         self.key = key
         self.field = field
         self.text: Msg = both(key, field=field, **fields)
+        # ``reason`` is a library's English explanation: kept for the record
+        # (detail), not mixed into the bilingual sentence.
+        self.reason = reason
         super().__init__(
             Code.INVALID_SETTINGS,
             stage=Stage.SETTINGS,
-            detail=f"{field}: {self.text.en}",
+            detail=f"{field}: {reason or self.text.en}",
         )
 
     def message(self, lang: Lang | None = None) -> str:
         return self.text.get(lang or default_lang())
 
     def hint(self, lang: Lang | None = None) -> str:
-        return self.message(lang)
+        return ""  # the sentence already says what to change
 
     def describe(self, lang: Lang | None = None) -> str:
         return f"[{self.code}] {self.field}: {self.text.get(lang or default_lang())}"
@@ -79,10 +84,12 @@ def _refuse_injection(field: str, value: str) -> None:
         raise MessageError("delivery.header_injection", field)
 
 
-def _address(field: str, value: str, display_name: str = "") -> Address:
+def _address(
+    field: str, value: str, display_name: str = "", name_field: str | None = None
+) -> Address:
     """A checked address as a header object, domain in A-labels."""
+    _refuse_injection(name_field or field, display_name)
     _refuse_injection(field, value)
-    _refuse_injection(field, display_name)
     try:
         valid = email_validator.validate_email(
             value, check_deliverability=False, allow_smtputf8=True
@@ -133,7 +140,9 @@ def build(
     :class:`MessageError` before anything is sent.
     """
     _refuse_injection("subject", subject)
-    sender = _address("sender", settings.sender, settings.display_name)
+    sender = _address(
+        "sender", settings.sender, settings.display_name, name_field="display_name"
+    )
     reply_to = (
         _address("reply_to", settings.reply_to) if settings.reply_to.strip() else None
     )
@@ -168,10 +177,12 @@ def build(
         if content_type == "application/octet-stream":
             content_type = mimetypes.guess_type(attachment.filename)[0] or content_type
         maintype, _, subtype = content_type.partition("/")
+        if not maintype or not subtype:
+            maintype, subtype = "application", "octet-stream"
         message.add_attachment(
             attachment.content,
             maintype=maintype,
-            subtype=subtype or "octet-stream",
+            subtype=subtype,
             filename=attachment.filename,
         )
     return message

@@ -335,7 +335,7 @@ class Queue:
             if lease_seconds is not None
             else float(os.environ.get("BPMNB_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
         )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._local = threading.local()
         with self._connect() as db:
             db.executescript(_SCHEMA)
@@ -529,8 +529,8 @@ class Queue:
 
         Due means queued with ``next_attempt_at`` reached, or ``sending`` with
         an expired lease (its worker died). The claim counts as an attempt.
-        Atomic across processes: it runs under ``BEGIN IMMEDIATE`` and the
-        UPDATE re-checks the status it selected.
+        Atomic across processes: selecting and updating are one statement
+        inside ``BEGIN IMMEDIATE``, which holds SQLite's single write lock.
         """
         now = time.time() if now is None else now
         until = now + self.lease_seconds
@@ -539,12 +539,18 @@ class Queue:
                 "UPDATE messages SET status = 'sending', lease_owner = ?, "
                 "lease_until = ?, attempts = attempts + 1, updated_at = ?, "
                 "held = NULL "
-                "WHERE id IN (SELECT id FROM messages WHERE "
-                " (status = 'queued' AND next_attempt_at <= ?) OR "
-                " (status = 'sending' AND lease_until < ?) "
-                " ORDER BY next_attempt_at, id LIMIT ?) "
+                # Two index searches instead of one OR: with an OR, SQLite
+                # sorts every due row in a temporary B-tree on each claim,
+                # which makes a large queue quadratic to drain.
+                "WHERE id IN (SELECT id FROM ("
+                " SELECT id FROM (SELECT id FROM messages WHERE status = 'sending'"
+                "  AND lease_until < ? LIMIT ?)"
+                " UNION ALL"
+                " SELECT id FROM (SELECT id FROM messages WHERE status = 'queued'"
+                "  AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)"
+                ") LIMIT ?) "
                 "RETURNING id, raw, attempts, message_id",
-                (owner, until, now, now, now, limit),
+                (owner, until, now, now, limit, now, limit, limit),
             ).fetchall()
         claimed = [
             Claimed(int(i), bytes(r), int(a), str(m), until) for i, r, a, m in rows

@@ -154,12 +154,15 @@ class _SandboxSMTP(SMTP):
     (which its ``__init__`` clears), so both are raised here.
     """
 
-    line_length_limit = AUTH_LINE_LIMIT
+    line_length_limit = AUTH_LINE_LIMIT  # sizes the line reader in __init__
 
     def __init__(
         self, handler: Any, *, implicit_tls: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(handler, **kwargs)
+        # Message lines keep RFC 5321's 1000-octet limit (section 4.5.3.1.6),
+        # so an overlong line from our message builder is still caught.
+        self.line_length_limit = SMTP.line_length_limit
         if implicit_tls:
             # The whole connection is TLS (RFC 8314), so AUTH is safe at once.
             # aiosmtpd only knows STARTTLS as "TLS" and would warn on every

@@ -185,7 +185,9 @@ class _Wire(smtplib.SMTP):
     """
 
     def __init__(self, timeout: float, record: Callable[[str, str], None]) -> None:
-        super().__init__(timeout=timeout)
+        # A placeholder name: without one smtplib calls socket.getfqdn(),
+        # a reverse lookup that can hang; EHLO gets an address literal.
+        super().__init__(timeout=timeout, local_hostname="[127.0.0.1]")
         self._record = record
         self.masking = False
         self.body = False

@@ -359,22 +359,22 @@ class Worker:
             except Exception:  # closing a dead connection is not news
                 log.debug("closing the SMTP session failed", exc_info=True)
 
-    def _transcript_len(self) -> int:
-        if self._session is None or self._transcript is None:
-            return 0  # a new session starts a new transcript
-        return len(self._transcript.lines)
-
-    def _transcript_text(self, start: int) -> str:
+    def _transcript_text(self) -> str:
+        """The session transcript since the last message (the first message
+        of a connection also gets its opening). The lines are then dropped:
+        one connection may carry thousands of messages, and keeping them all
+        would make memory grow with the queue."""
         if self._transcript is None:
             return ""
-        lines = self._transcript.lines[start:]
-        return "\n".join(f"{who}: {line}" for who, line in lines)
+        lines = self._transcript.lines
+        text = "\n".join(f"{who}: {line}" for who, line in lines)
+        del lines[:]  # in place: the session appends to this very list
+        return text
 
     def _send_one(self, settings: AccountSettings, item: Claimed) -> None:
         started = time.time()
-        start = self._transcript_len()
         message = item.email()
-        error: BpmnbError | None = None
+        earlier = ""  # the transcript of a reused connection found closed
         for reconnect in (False, True):
             reused = self._session is not None and self._session_used > 0
             try:
@@ -382,33 +382,32 @@ class Worker:
                 result = session.send(message)
             except Exception as exc:  # classified below; nothing escapes
                 error = classify(exc)
-                text = self._transcript_text(start)
+                text = earlier + self._transcript_text()
                 self._close()
                 if reused and not reconnect and _dropped(error) and _early(error):
                     # The server closed a reused connection (idle timeout, or
                     # a per-connection message limit): reconnect and resend.
                     log.debug("reused SMTP connection was closed; reconnecting")
-                    start = 0
+                    earlier = text + "\n"
                     continue
                 self._failure(item, error, started, text)
                 return
-            else:
-                self._session_used += 1
-                self.queue.mark_sent(
-                    item.id,
-                    self.owner,
-                    reply=f"{result.smtp_code} {result.smtp_reply}".strip(),
-                    attempt=(started, result.smtp_code, self._transcript_text(start)),
-                )
-                self.sent += 1
-                log.info(
-                    "message %d %s sent: %s %s",
-                    item.id,
-                    item.message_id,
-                    result.smtp_code,
-                    result.smtp_reply,
-                )
-                return
+            self._session_used += 1
+            self.queue.mark_sent(
+                item.id,
+                self.owner,
+                reply=f"{result.smtp_code} {result.smtp_reply}".strip(),
+                attempt=(started, result.smtp_code, earlier + self._transcript_text()),
+            )
+            self.sent += 1
+            log.info(
+                "message %d %s sent: %s %s",
+                item.id,
+                item.message_id,
+                result.smtp_code,
+                result.smtp_reply,
+            )
+            return
 
     def _failure(
         self, item: Claimed, error: BpmnbError, started: float, transcript: str

@@ -196,6 +196,7 @@ def test_header_injection_refused_before_any_connection(
         with pytest.raises(MessageError) as info:
             deliver(settings, None, msg.build(settings, **kw))  # type: ignore[arg-type]
     assert info.value.key == "delivery.header_injection"
+    assert info.value.field == {"filename": "attachments"}.get(where, where)
     assert server.connections == 0
     assert isinstance(info.value, ValueError)
     assert isinstance(info.value, BpmnbError)

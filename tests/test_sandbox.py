@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import signal
 import smtplib
 import ssl
@@ -155,7 +156,8 @@ def test_sandbox_requires_login(sandbox: Sandbox) -> None:
 def test_sandbox_xoauth2_with_a_long_token(
     fresh_sandbox: Callable[..., Sandbox],
 ) -> None:
-    token = "eyJ0eXAiOiJKV1Qi." + "x" * 4000  # real Entra ID tokens run to kilobytes
+    # Real Entra ID tokens run to kilobytes; RFC 4954 allows 12288 octets.
+    token = "eyJ0eXAiOiJKV1Qi." + "x" * 8000
     seen: list[tuple[str, str]] = []
 
     def validator(login: str, given: str) -> bool:
@@ -304,3 +306,49 @@ def test_cli_sandbox_port_in_use(tmp_path: Path, sandbox: Sandbox) -> None:
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 1
     assert str(sandbox.starttls_port) in err
+
+
+def test_sandbox_keeps_the_rfc_5321_line_limit_in_data(sandbox: Sandbox) -> None:
+    context = ssl.create_default_context(cafile=str(sandbox.ca_file))
+    with smtplib.SMTP_SSL(
+        sandbox.host, sandbox.tls_port, context=context, timeout=5
+    ) as client:
+        client.login(sandbox.login, sandbox.password)
+        with pytest.raises(smtplib.SMTPDataError) as info:
+            client.sendmail(
+                "powiadomienia@example.com",
+                ["jan@example.com"],
+                b"Subject: x\r\n\r\n" + b"y" * 2000 + b"\r\n",
+            )
+    assert info.value.smtp_code == 500
+
+
+SWAKS = shutil.which("swaks")
+
+
+@pytest.mark.skipif(SWAKS is None, reason="swaks (reference SMTP client) not installed")
+@pytest.mark.parametrize("flag", ["--tls", "--tlsc"])
+def test_reference_client_swaks_talks_to_the_sandbox(
+    fresh_sandbox: Callable[..., Sandbox], flag: str
+) -> None:
+    """Another SMTP client, verifying the sandbox CA, gets the same service."""
+    box = fresh_sandbox()
+    port = box.starttls_port if flag == "--tls" else box.tls_port
+
+    def swaks(secret: str) -> subprocess.CompletedProcess[str]:
+        assert SWAKS is not None
+        return subprocess.run(
+            [SWAKS, "--server", box.host, "--port", str(port), flag,
+             "--tls-verify", "--tls-ca-path", str(box.ca_file),
+             "--auth", "PLAIN", "--auth-user", box.login, "--auth-password", secret,
+             "--from", "powiadomienia@example.com", "--to", "jan@example.com",
+             "--header", "Subject: swaks", "--timeout", "5"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+
+    assert swaks("wrong").returncode != 0
+    done = swaks(box.password)
+    assert done.returncode == 0, done.stdout + done.stderr
+    got = received(box.home)
+    assert [(m.subject, m.port) for m in got] == [("swaks", port)]
+    assert got[0].encryption in ("TLSv1.2", "TLSv1.3")

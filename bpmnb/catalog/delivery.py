@@ -13,8 +13,8 @@ MESSAGES: dict[str, Msg] = {
         "Remove those characters and try again.",
     ),
     "delivery.invalid_address": Msg(
-        "„{address}” w polu „{field}” nie jest poprawnym adresem e-mail ({reason}).",
-        "“{address}” in the field “{field}” is not a valid e-mail address ({reason}).",
+        "„{address}” w polu „{field}” nie jest poprawnym adresem e-mail.",
+        "“{address}” in the field “{field}” is not a valid e-mail address.",
     ),
     "delivery.no_recipient": Msg(
         "Podaj co najmniej jednego adresata.",

@@ -7,6 +7,7 @@ settings' field names. Each area registers its commands from its own module.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass
 
@@ -29,7 +30,39 @@ class CliContext:
 pass_ctx = click.make_pass_decorator(CliContext)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Which module defines each command. Modules are imported only when their
+# command runs, so ``bpmnb settings show`` does not pay for msal or ipywidgets.
+COMMANDS: dict[str, str] = {
+    "settings": "settings_cmd",
+    "send-test": "send_cmd",
+    "sandbox": "sandbox_cmd",
+    "app": "app_cmd",
+    "queue": "queue_cmd",
+    "worker": "queue_cmd",
+    "check": "check_cmd",
+    "probe": "check_cmd",
+    "detect": "detect_cmd",
+    "oauth": "oauth_cmd",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module when the command is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMANDS.get(cmd_name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"bpmnb.cli.{module_name}")
+        holder = click.Group()
+        module.register(holder)
+        return holder.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--home",
     "home_dir",
@@ -57,31 +90,3 @@ def main(
         )
     chosen: Lang = "en" if lang == "en" else ("pl" if lang == "pl" else default_lang())
     ctx.obj = CliContext(home=Home.resolve(home_dir), lang=chosen)
-
-
-def _register() -> None:
-    from bpmnb.cli import (
-        app_cmd,
-        check_cmd,
-        detect_cmd,
-        oauth_cmd,
-        queue_cmd,
-        sandbox_cmd,
-        send_cmd,
-        settings_cmd,
-    )
-
-    for module in (
-        settings_cmd,
-        send_cmd,
-        sandbox_cmd,
-        app_cmd,
-        queue_cmd,
-        check_cmd,
-        detect_cmd,
-        oauth_cmd,
-    ):
-        module.register(main)
-
-
-_register()
