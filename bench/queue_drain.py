@@ -8,7 +8,7 @@ In one run, against one sandbox:
    bytes; the practical ceiling of a Python client;
 3. ``bpmnb worker``: enqueue N messages (one transaction, executemany), then
    run ``bpmnb worker --once`` in a subprocess and time the drain; its peak
-   RSS comes from ``os.wait4``.
+   RSS is the ``VmHWM`` of its own address space, sampled until it exits.
 
 ``--memory-n 5000,50000`` repeats step 3 with more queued messages to show
 the worker's peak memory does not grow with the queue (it claims small
@@ -25,20 +25,26 @@ import argparse
 import json
 import os
 import smtplib
+import socket
 import sqlite3
 import ssl
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+import trustme
 
 from bpmnb import message as message_mod
 from bpmnb import storage
 from bpmnb.home import Home
 from bpmnb.queue import Queue, Status
-from bpmnb.sandbox import SandboxInfo, clear
+from bpmnb.sandbox import clear
 from bpmnb.sandbox import info as sandbox_info
+from bpmnb.settings import AccountSettings, Encryption
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -60,15 +66,77 @@ def template(home: Home) -> tuple[bytes, str]:
     return built.as_bytes(), mid
 
 
-def variants(raw: bytes, mid: str, n: int, tag: str) -> list[tuple[bytes, str]]:
-    out = []
+def variants(raw: bytes, mid: str, n: int, tag: str) -> Iterator[tuple[bytes, str]]:
+    """``n`` copies with their own Message-IDs, made one at a time (the
+    bench process must not hold the whole queue in memory either)."""
     for i in range(n):
         new_mid = f"<bench-{tag}-{i}@example.com>"
-        out.append((raw.replace(mid.encode(), new_mid.encode(), 1), new_mid))
-    return out
+        yield raw.replace(mid.encode(), new_mid.encode(), 1), new_mid
 
 
-def start_sandbox(home: Home) -> tuple[subprocess.Popen[str], SandboxInfo]:
+@dataclass(frozen=True)
+class Target:
+    """Where the bench sends: host, STARTTLS port, CA and credential."""
+
+    host: str
+    starttls_port: int
+    ca_file: Path
+    login: str
+    password: str
+
+
+def start_sink(home: Home) -> tuple[subprocess.Popen[str], Target]:
+    """bench/sink_smtp.py in its own process, with a trustme certificate for
+    127.0.0.1, and settings pointing at it saved in ``home``."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    ca_file = home.root / "sink-ca.pem"
+    chain = home.root / "sink-chain.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    cert.private_key_and_cert_chain_pem.write_to_path(str(chain))
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "sink_smtp.py"),
+            "--port",
+            str(port),
+            "--chain",
+            str(chain),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    target = Target("127.0.0.1", port, ca_file, "powiadomienia@example.com", "x" * 16)
+    storage.save(
+        home,
+        AccountSettings.model_validate(
+            {
+                "enabled": True,
+                "account_name": "Sink",
+                "sender": "powiadomienia@example.com",
+                "host": target.host,
+                "port": port,
+                "encryption": Encryption.STARTTLS,
+                "login": target.login,
+                "password": target.password,
+                "timeout": 10.0,
+                "ca_file": str(ca_file),
+            }
+        ),
+    )
+    return proc, target
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_sandbox(home: Home) -> tuple[subprocess.Popen[str], Target]:
     """``bpmnb sandbox --configure`` in its own process, so the server does
     not share a GIL with the client being measured."""
     proc = subprocess.Popen(
@@ -82,10 +150,12 @@ def start_sandbox(home: Home) -> tuple[subprocess.Popen[str], SandboxInfo]:
     json.loads(proc.stdout.readline())
     found = sandbox_info(home)
     assert found is not None
-    return proc, found
+    return proc, Target(
+        found.host, found.starttls_port, found.ca_file, found.login, found.password
+    )
 
 
-def smtp_client(box: SandboxInfo) -> smtplib.SMTP:
+def smtp_client(box: Target) -> smtplib.SMTP:
     context = ssl.create_default_context(cafile=str(box.ca_file))
     client = smtplib.SMTP(box.host, box.starttls_port, timeout=10)
     client.starttls(context=context)
@@ -93,25 +163,31 @@ def smtp_client(box: SandboxInfo) -> smtplib.SMTP:
     return client
 
 
-def per_message(box: SandboxInfo, messages: list[tuple[bytes, str]]) -> float:
+def per_message(box: Target, messages: Iterator[tuple[bytes, str]]) -> float:
     started = time.perf_counter()
+    n = 0
     for raw, _ in messages:
         client = smtp_client(box)
         client.sendmail("powiadomienia@example.com", [TO], raw)
         client.quit()
-    return len(messages) / (time.perf_counter() - started)
+        n += 1
+    return n / (time.perf_counter() - started)
 
 
-def one_connection(box: SandboxInfo, messages: list[tuple[bytes, str]]) -> float:
+def one_connection(box: Target, messages: Iterator[tuple[bytes, str]]) -> float:
     started = time.perf_counter()
     client = smtp_client(box)
+    n = 0
     for raw, _ in messages:
         client.sendmail("powiadomienia@example.com", [TO], raw)
+        n += 1
     client.quit()
-    return len(messages) / (time.perf_counter() - started)
+    return n / (time.perf_counter() - started)
 
 
-def drain(home: Home, messages: list[tuple[bytes, str]]) -> dict[str, float]:
+def drain(
+    home: Home, messages: Iterator[tuple[bytes, str]], n: int
+) -> dict[str, float]:
     """Enqueue ``messages`` into a fresh queue, drain with a worker process."""
     home.queue_file.unlink(missing_ok=True)
     for suffix in ("-wal", "-shm"):
@@ -130,11 +206,22 @@ def drain(home: Home, messages: list[tuple[bytes, str]]) -> dict[str, float]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    # ru_maxrss is no use here: on Linux a child's value starts from the
+    # parent's peak at fork. VmHWM in /proc is the high-water mark of the
+    # worker's own address space (reset at exec); sample it until exit.
+    peak_kb = 0
+    status_file = Path(f"/proc/{proc.pid}/status")
+    while proc.poll() is None:
+        try:
+            for line in status_file.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kb = max(peak_kb, int(line.split()[1]))
+        except OSError:
+            pass
+        time.sleep(0.05)
     elapsed = time.perf_counter() - started
     counts = queue.counts()
-    if proc.returncode != 0 or counts[Status.SENT] != len(messages):
+    if proc.returncode != 0 or counts[Status.SENT] != n:
         raise SystemExit(f"drain incomplete: rc={proc.returncode} counts={counts}")
     # The drain itself: from the first attempt to the last acceptance, as
     # the queue recorded them (the process start-up is reported apart).
@@ -144,13 +231,13 @@ def drain(home: Home, messages: list[tuple[bytes, str]]) -> dict[str, float]:
     db.close()
     window = float(last) - float(first)
     return {
-        "n": len(messages),
+        "n": n,
         "enqueue_s": enqueue_s,
         "process_s": elapsed,
         "drain_s": window,
-        "rate": len(messages) / window,
-        "rate_with_startup": len(messages) / elapsed,
-        "peak_rss_mb": usage.ru_maxrss / 1024,  # Linux: kilobytes
+        "rate": n / window,
+        "rate_with_startup": n / elapsed,
+        "peak_rss_mb": peak_kb / 1024,
     }
 
 
@@ -168,7 +255,13 @@ def main() -> None:
         default="",
         help="comma-separated queue sizes for the memory check, e.g. 5000,50000",
     )
-    parser.add_argument("--json", type=Path, default=OUT / "queue_drain.json")
+    parser.add_argument(
+        "--server",
+        choices=["sandbox", "sink"],
+        default="sandbox",
+        help="the bpmnb sandbox (aiosmtpd + Maildir) or bench/sink_smtp.py",
+    )
+    parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -176,7 +269,9 @@ def main() -> None:
     home = Home(root).ensure()
     os.environ["BPMNB_SECRET_BACKEND"] = "file"
     results: dict[str, object] = {"n": args.n, "ref_n": args.ref_n}
-    server, box = start_sandbox(home)
+    results["server"] = args.server
+    start = start_sandbox if args.server == "sandbox" else start_sink
+    server, box = start(home)
     try:
         raw, mid = template(home)
         results["message_bytes"] = len(raw)
@@ -189,7 +284,7 @@ def main() -> None:
         ceiling = variants(raw, mid, args.n, "one")
         before = one_connection(box, ceiling)
         clear(home)
-        worker = drain(home, variants(raw, mid, args.n, "worker"))
+        worker = drain(home, variants(raw, mid, args.n, "worker"), args.n)
         results["worker"] = worker
         clear(home)
         after = one_connection(box, variants(raw, mid, args.n, "two"))
@@ -198,7 +293,7 @@ def main() -> None:
         results["one_connection_rate"] = (before + after) / 2
         memory = []
         for size in [int(s) for s in args.memory_n.split(",") if s.strip()]:
-            memory.append(drain(home, variants(raw, mid, size, f"mem{size}")))
+            memory.append(drain(home, variants(raw, mid, size, f"mem{size}"), size))
             clear(home)
         results["memory"] = memory
     finally:
@@ -208,7 +303,9 @@ def main() -> None:
     rate = float(worker["rate"])
     results["vs_ceiling"] = rate / float(results["one_connection_rate"])  # type: ignore[arg-type]
     results["vs_per_message"] = rate / float(results["per_message_rate"])  # type: ignore[arg-type]
-    args.json.write_text(json.dumps(results, indent=2))
+    out = args.json or OUT / f"queue_drain_{args.server}_{args.n}.json"
+    out.write_text(json.dumps(results, indent=2))
+    print(f"server: {args.server}")
     print(f"message size: {results['message_bytes']} bytes")
     print(
         f"per-message smtplib ({min(args.ref_n, args.n)} msgs): "

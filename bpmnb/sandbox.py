@@ -278,6 +278,7 @@ class Sandbox:
         starttls_port: int | None = None,
         tls_port: int | None = None,
         token_validator: TokenValidator | None = None,
+        password: str | None = None,
     ) -> None:
         self.home = _as_home(home)
         self.host = host
@@ -290,6 +291,9 @@ class Sandbox:
         self.maildir = self.dir / "maildir"
         self.state_file = self.dir / "sandbox.json"
         self.login = SANDBOX_LOGIN
+        # A caller-chosen password (tests plant a known one); otherwise the
+        # one generated on first start and kept in sandbox.json.
+        self._chosen_password = password
         self.password = ""
         self._controllers: list[Controller] = []
 
@@ -363,7 +367,9 @@ class Sandbox:
         if _drop_aiosmtpd_noise not in aiosmtpd_log.filters:
             aiosmtpd_log.addFilter(_drop_aiosmtpd_noise)
         state = self._load_state()
-        self.password = str(state.get("password") or secrets.token_urlsafe(18))
+        self.password = self._chosen_password or str(
+            state.get("password") or secrets.token_urlsafe(18)
+        )
         context = self._server_context()
         wanted_starttls, wanted_tls = self._wanted
         self.starttls_port = wanted_starttls or _free_port(self.host)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,16 +31,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _SESSION.update(home=home, sandbox=box, root=root)
     os.environ["BPMNB_HOME"] = str(root)
     os.environ["BPMNB_SANDBOX_HOME"] = str(root)
+    # Never touch a developer's real keyring; notebooks' kernels inherit this.
+    os.environ["BPMNB_SECRET_BACKEND"] = "file"
+    # Notebook 05 talks to the local Entra ID emulator, not a real tenant.
+    os.environ["BPMNB_O365_EMULATOR"] = "1"
     from bpmnb import storage
 
-    try:
-        storage.save(home, box.settings())
-    except NotImplementedError:  # storage still a contract stub
-        warnings.warn(
-            "bpmnb.storage.save is not implemented: the session home has no "
-            "saved settings",
-            stacklevel=1,
-        )
+    storage.save(home, box.settings())
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -194,10 +194,30 @@ def purge_cmd(ctx: CliContext, older_than: float, as_json: bool) -> None:
 
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Send what is due, then exit.")
-@click.option("--batch", type=click.IntRange(min=1), default=None)
-@click.option("--backoff-base", type=click.FloatRange(min=0), default=None)
-@click.option("--backoff-cap", type=click.FloatRange(min=0), default=None)
-@click.option("--max-attempts", type=click.IntRange(min=1), default=None)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Messages claimed at once (default 20).",
+)
+@click.option(
+    "--backoff-base",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds before the first retry; doubles each time (default 30).",
+)
+@click.option(
+    "--backoff-cap",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Longest wait between retries in seconds (default 3600).",
+)
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Attempts before a temporary failure counts as failed (default 8).",
+)
 @click.option(
     "--lease",
     "lease_seconds",
@@ -205,7 +225,12 @@ def purge_cmd(ctx: CliContext, older_than: float, as_json: bool) -> None:
     default=None,
     help="Seconds a claim stays valid (default 120 or $BPMNB_LEASE_SECONDS).",
 )
-@click.option("--poll", type=click.FloatRange(min=0.01), default=None)
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.01),
+    default=None,
+    help="Longest idle sleep in seconds before looking again (default 1).",
+)
 @pass_ctx
 def worker_cmd(
     ctx: CliContext,
