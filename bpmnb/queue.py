@@ -25,8 +25,9 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email import message_from_bytes, policy
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.policy import Policy
 from email.utils import getaddresses
 from enum import StrEnum
@@ -229,7 +230,10 @@ class Claimed:
         as plain strings, which spares the per-message cost of the modern
         header parser in a worker sending thousands of messages.
         """
-        parsed = message_from_bytes(self.raw, StoredMessage, policy=policy.compat32)
+        # Headers only: the body is never looked at, only written back.
+        parsed = BytesParser(StoredMessage, policy=policy.compat32).parsebytes(
+            self.raw, headersonly=True
+        )
         assert isinstance(parsed, StoredMessage)
         parsed.stored = self.raw
         return parsed

@@ -138,6 +138,8 @@ class Worker:
         self._session_used = 0  # messages sent on the current session
         self._hold_until = 0.0
         self._reconfigured = False
+        self._settings_cache: AccountSettings | None = None
+        self._settings_stamp: tuple[int, int, int] | None = None
         self.sent = 0
         self.failed = 0
         self.retried = 0
@@ -230,10 +232,11 @@ class Worker:
         while not self._stop.is_set():
             if time.time() < self._hold_until:
                 break
+            settings = self._current_settings()
             if self._reconfigured:
+                # New settings: do not reuse a connection made with the old.
                 self._reconfigured = False
                 self._close()
-            settings = self._current_settings()
             if settings is None:
                 break
             batch = self.queue.claim(self.owner, limit=self.config.batch)
@@ -265,9 +268,7 @@ class Worker:
     def _current_settings(self) -> AccountSettings | None:
         settings = self._settings
         if settings is None:
-            from bpmnb import storage
-
-            settings = storage.load(self.home)
+            settings = self._saved_settings()
         if settings is None:
             self.queue.hold_queued(Hold.NO_SETTINGS)
             self._hold_until = time.time() + self.config.poll
@@ -282,6 +283,27 @@ class Worker:
             log.info("sending is disabled in the settings; messages stay queued")
             return None
         return settings
+
+    def _saved_settings(self) -> AccountSettings | None:
+        """The saved settings, re-read only when the file changed (checked
+        once per batch, so a switched-off account stops the next batch)."""
+        from bpmnb import storage
+
+        try:
+            stat = self.home.settings_file.stat()
+            stamp: tuple[int, int, int] | None = (
+                stat.st_mtime_ns,
+                stat.st_size,
+                stat.st_ino,
+            )
+        except FileNotFoundError:
+            stamp = None
+        if stamp is None or stamp != self._settings_stamp:
+            self._settings_cache = storage.load(self.home)
+            self._settings_stamp = stamp
+            self._credential = None
+            self._reconfigured = True
+        return self._settings_cache
 
     def _limit(self, settings: AccountSettings) -> tuple[Hold, float] | None:
         """A provider limit that forbids sending now, with when it lifts."""

@@ -138,3 +138,29 @@ def test_the_in_process_thread_sends_and_stops(home: Home) -> None:
             worker.stop(10)
         assert not worker.alive
         assert server.message_ids() == [current.message_id]
+
+
+def test_saved_settings_changes_take_effect_at_the_next_batch(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bpmnb import storage
+
+    monkeypatch.setenv("BPMNB_SECRET_BACKEND", "file")
+    with FaultServer() as server:
+        storage.save(home, plain_settings(server))
+        queue = Queue(home.queue_file)
+        worker = Worker(home, config=FAST)  # reads the saved settings
+        first = queue.enqueue(mail(1))
+        assert worker.drain(timeout=10) == 1
+        storage.save(home, plain_settings(server, enabled=False))
+        second = queue.enqueue(mail(2))
+        assert worker.run_once() == 0
+        held = queue.get(second)
+        assert held is not None and held.held is Hold.SENDING_DISABLED
+        storage.save(home, plain_settings(server))
+        assert worker.drain(timeout=10) == 1
+        assert [queue.get(i).status for i in (first, second)] == [  # type: ignore[union-attr]
+            Status.SENT,
+            Status.SENT,
+        ]
+        assert len(server.accepted) == 2
