@@ -245,6 +245,14 @@ class Worker:
             processed += self._process(settings, batch)
         return processed
 
+    def once(self) -> int:
+        """Send what is due now, close the connection, return the count
+        (``bpmnb worker --once``, for cron-like use)."""
+        try:
+            return self.run_once()
+        finally:
+            self._close()
+
     def drain(self, timeout: float = 60.0) -> int:
         """Process until nothing is due or ``timeout`` passes (for tests and
         notebooks that want a synchronous run in this thread)."""

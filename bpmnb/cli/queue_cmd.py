@@ -260,7 +260,7 @@ def worker_cmd(
     )
     try:
         if once:
-            worker.drain(timeout=float("inf"))
+            worker.once()
         else:
             worker.run()
     finally:
