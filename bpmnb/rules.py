@@ -237,6 +237,38 @@ def parse(data: Mapping[str, object]) -> tuple[AccountSettings | None, list[Find
         return None, [_from_pydantic(error) for error in exc.errors()]
 
 
+def review(
+    data: Mapping[str, object],
+    *,
+    password_stored: bool = False,
+    for_sending: bool = False,
+) -> tuple[AccountSettings | None, list[Finding]]:
+    """Every finding for user data at once: type errors and the rules.
+
+    When some fields cannot be read (a port of "abc"), the rules still run on
+    the others, with those fields at their defaults, so the user sees every
+    problem in one pass instead of one round per fix. Findings about a field
+    that could not be read are left out: its type error says it already.
+    Returns the settings only when every field could be read.
+    """
+    settings, problems = parse(data)
+    if settings is not None:
+        return settings, check(
+            settings, password_stored=password_stored, for_sending=for_sending
+        )
+    unreadable = {f.field.split(".", 1)[0] for f in problems if f.field}
+    if not isinstance(data, Mapping) or None in {f.field for f in problems}:
+        return None, problems
+    rest = {k: v for k, v in data.items() if k not in unreadable}
+    partial, _ = parse(rest)
+    if partial is None:
+        return None, problems
+    more = check(partial, password_stored=password_stored, for_sending=for_sending)
+    return None, problems + [
+        f for f in more if (f.field or "").split(".", 1)[0] not in unreadable
+    ]
+
+
 # --------------------------------------------------------------------------
 # Helpers shared by the checks
 

@@ -801,3 +801,29 @@ def test_findings_come_in_form_order_errors_first() -> None:
     order = list(AccountSettings.model_fields)
     positions = [order.index((f.field or "").split(".")[0]) for f in findings]
     assert positions == sorted(positions)
+
+
+def test_review_reports_type_errors_and_rules_in_one_pass() -> None:
+    data = {
+        "host": "smtp.gmail.com",
+        "port": "abc",
+        "auth": "oauth2_office365",
+        "sender": "anna@gmail.com",
+        "colour": "red",
+    }
+    settings, findings = rules.review(data)
+    assert settings is None
+    keyed = {(f.field, f.level) for f in findings}
+    assert ("port", "error") in keyed
+    assert ("colour", "error") in keyed
+    # The Google OAuth2 refusal comes in the same pass, not after a fix.
+    assert any(f.field == "auth" and f.level == "error" for f in findings)
+    # No second finding about the port that could not be read.
+    assert len([f for f in findings if f.field == "port"]) == 1
+
+
+def test_review_of_valid_data_is_parse_then_check() -> None:
+    data = {"host": "smtp.wp.pl", "port": 465, "encryption": "ssl"}
+    settings, findings = rules.review(data)
+    assert settings is not None
+    assert findings == rules.check(settings)

@@ -6,7 +6,6 @@ The password never passes through argv: ``set`` takes it from standard input
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import click
 
 from bpmnb import rules, storage
-from bpmnb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliContext, pass_ctx
+from bpmnb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliContext, echo_json, pass_ctx
 from bpmnb.errors import BpmnbError, SecretStoreError, SettingsError
 from bpmnb.i18n import Lang, text
 from bpmnb.rules import Finding
@@ -129,7 +128,7 @@ def show(ctx: CliContext, as_json: bool) -> None:
             data["oauth_client_secret"] = (
                 MASK if store.get("oauth_client_secret") else None
             )
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        echo_json(data)
         return
     public = settings.public_dict()
     for name, value in public.items():
@@ -169,14 +168,12 @@ def validate(ctx: CliContext, as_json: bool, sending: bool, file: Path | None) -
     try:
         if file is not None:
             data = storage.read_mapping(file)
-            parsed, findings = rules.parse(data)
-            if parsed is not None:
-                # The file may rely on the password already stored in this
-                # home, as an import into it would.
-                stored = storage.password_stored(ctx.home, _store_or_fail(ctx))
-                findings = rules.check(
-                    parsed, password_stored=stored, for_sending=sending
-                )
+            # The file may rely on the password already stored in this home,
+            # as an import into it would.
+            stored = storage.password_stored(ctx.home, _store_or_fail(ctx))
+            _, findings = rules.review(
+                data, password_stored=stored, for_sending=sending
+            )
         else:
             settings = _load_or_fail(ctx)
             if settings is None:
@@ -197,7 +194,7 @@ def validate(ctx: CliContext, as_json: bool, sending: bool, file: Path | None) -
     problems = rules.errors(findings)
     if as_json:
         report = {"ok": not problems, "findings": [f.as_json() for f in findings]}
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        echo_json(report)
     else:
         _echo_findings(findings, ctx.lang)
         if problems:
@@ -315,11 +312,13 @@ def set_cmd(ctx: CliContext, pairs: tuple[str, ...], password_stdin: bool) -> No
             click.echo(text("storage.cli.empty_password", ctx.lang), err=True)
             sys.exit(EXIT_USAGE)
         data["password"] = password
-    settings, findings = rules.parse(data)
+    store = _store_or_fail(ctx)
+    settings, findings = rules.review(
+        data, password_stored=storage.password_stored(ctx.home, store)
+    )
     if settings is None:
         _echo_findings(findings, ctx.lang)
         sys.exit(EXIT_USAGE)
-    store = _store_or_fail(ctx)
     try:
         storage.save(ctx.home, settings, store)
     except SettingsError as exc:

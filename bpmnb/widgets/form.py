@@ -269,21 +269,15 @@ class SettingsForm(Section):
         """Show ``settings`` (defaults when None) in the form; secrets stay out."""
         settings = settings or AccountSettings()
         data = settings.public_dict()
-        self._loading = True
-        try:
-            for key, field in self.fields.items():
-                if key in ("password", "oauth.client_secret", "server_type"):
-                    continue
-                if key.startswith("oauth."):
-                    value = data["oauth"][key[6:]]  # type: ignore[index]
-                else:
-                    value = data[key]
-                if isinstance(field, w.Text | w.Textarea):
-                    value = "" if value is None else str(value)
-                field.value = value
-        finally:
-            self._loading = False
-        self.refresh()
+        values: dict[str, object] = {}
+        for key in self.fields:
+            if key in ("password", "oauth.client_secret", "server_type"):
+                continue
+            if key.startswith("oauth."):
+                values[key] = data["oauth"][key[6:]]  # type: ignore[index]
+            else:
+                values[key] = data[key]
+        self.apply(**values)
 
     def data(self) -> dict[str, object]:
         """What the form holds, as the plain data :func:`rules.parse` takes."""
@@ -355,12 +349,9 @@ class SettingsForm(Section):
         show(self._rows["password"], not is_oauth)
         show(self.oauth_box, is_oauth)
 
-        settings, findings = rules.parse(self.data())
-        if settings is not None:
-            findings = [
-                *findings,
-                *rules.check(settings, password_stored=self.password_stored()),
-            ]
+        settings, findings = rules.review(
+            self.data(), password_stored=self.password_stored()
+        )
         self.findings = findings
         self._show_findings(findings)
         self.password_note.value = self._state_note(
