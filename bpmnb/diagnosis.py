@@ -237,22 +237,12 @@ def _reply_text(code: int, lines: list[str]) -> str:
 
 
 def client_context(settings: AccountSettings) -> ssl.SSLContext:
-    """Verification on, TLS 1.2 or newer, plus ``settings.ca_file``.
-
-    Uses :func:`bpmnb.transport.ssl_context` when it is available so both
-    paths trust the same authorities.
-    """
+    """Verification on, TLS 1.2 or newer, plus ``settings.ca_file``: the
+    context delivery uses (:func:`bpmnb.transport.ssl_context`), so the check
+    and the real sending trust the same authorities."""
     from bpmnb import transport
 
-    try:
-        return transport.ssl_context(settings)
-    except NotImplementedError:
-        pass
-    ctx = ssl.create_default_context()
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    if settings.ca_file:
-        ctx.load_verify_locations(cafile=settings.ca_file)
-    return ctx
+    return transport.ssl_context(settings)
 
 
 def _name(cert_part: object) -> str:

@@ -156,6 +156,32 @@ class SettingsError(BpmnbError, ValueError):
         )
 
 
+class KeyedError(BpmnbError):
+    """A settings-stage error whose sentence is the catalogue entry ``key``
+    (not ``diagnosis.<CODE>``), with ``key.hint`` as its advice when the
+    catalogue has one. Saving and the secret store explain themselves so."""
+
+    def __init__(self, key: str, **fields: object) -> None:
+        self.key = key
+        self.fields = fields
+        super().__init__(Code.INVALID_SETTINGS, stage=Stage.SETTINGS)
+
+    def message(self, lang: Lang | None = None) -> str:
+        return text(self.key, lang or default_lang(), **self.fields)
+
+    def hint(self, lang: Lang | None = None) -> str:
+        from bpmnb.catalog import CATALOG
+
+        hint_key = f"{self.key}.hint"
+        if hint_key not in CATALOG:
+            return ""
+        return text(hint_key, lang or default_lang(), **self.fields)
+
+    def describe(self, lang: Lang | None = None) -> str:
+        hint = self.hint(lang)
+        return f"[{self.code}] {self.message(lang)}" + (f" {hint}" if hint else "")
+
+
 class SecretStoreError(BpmnbError):
     """The secret store is unusable (for example, wrong file permissions)."""
 

@@ -124,6 +124,21 @@ def _message_id(given: str | None, domain: str) -> str:
     return given if given.startswith("<") else f"<{given}>"
 
 
+def check_attachment_total(total: int) -> None:
+    """Refuse attachments of ``total`` bytes together when over the limit.
+
+    Public so the command line can refuse files before reading them, with
+    the same rule and sentence as :func:`build`.
+    """
+    if total > MAX_ATTACHMENT_BYTES:
+        raise MessageError(
+            "delivery.attachment_too_large",
+            "attachments",
+            size=f"{total / 1024 / 1024:.1f}",
+            limit=f"{MAX_ATTACHMENT_BYTES / 1024 / 1024:.0f}",
+        )
+
+
 def build(
     settings: AccountSettings,
     *,
@@ -152,13 +167,7 @@ def build(
         _refuse_injection("attachments", attachment.filename)
         _refuse_injection("attachments", attachment.content_type)
         total += len(attachment.content)
-    if total > MAX_ATTACHMENT_BYTES:
-        raise MessageError(
-            "delivery.attachment_too_large",
-            "attachments",
-            size=f"{total / 1024 / 1024:.1f}",
-            limit=f"{MAX_ATTACHMENT_BYTES / 1024 / 1024:.0f}",
-        )
+    check_attachment_total(total)
 
     message = EmailMessage()
     # The default policy writes non-ASCII display names and subjects as RFC

@@ -16,9 +16,11 @@ workers never claim the same message while its lease is valid.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -32,10 +34,13 @@ from email.policy import Policy
 from email.utils import getaddresses
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bpmnb.errors import BpmnbError, Code, Stage
 from bpmnb.i18n import Lang, Msg, both, default_lang, text
+
+if TYPE_CHECKING:
+    from bpmnb.settings import AccountSettings
 
 log = logging.getLogger(__name__)
 
@@ -115,21 +120,36 @@ class LastError:
         except KeyError:
             return self.code
 
-    def hint(self, lang: Lang | None = None) -> str:
-        """What to do about it, in ``lang`` (empty if not catalogued)."""
+    def hint(
+        self, lang: Lang | None = None, *, settings: AccountSettings | None = None
+    ) -> str:
+        """What to do about it, in ``lang`` (empty if not catalogued).
+
+        With the ``settings`` the message was sent with, the advice is the
+        provider's (:func:`bpmnb.hints.hint_for`: Office 365's exact steps
+        for its 5.7.x replies, Gmail's app password, a port the cloud shuts)
+        before the generic hint; without them, only the generic hint.
+        """
         try:
+            if settings is not None:
+                from bpmnb.hints import hint_for
+
+                return hint_for(self.error(), settings, lang)
             return self.error().hint(lang)
         except KeyError:
             return ""
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self, *, settings: AccountSettings | None = None) -> dict[str, object]:
         return {
             "code": self.code,
             "stage": self.stage,
             "smtp_code": self.smtp_code,
             "reply": self.reply,
             "message": {"pl": self.message("pl"), "en": self.message("en")},
-            "hint": {"pl": self.hint("pl"), "en": self.hint("en")},
+            "hint": {
+                "pl": self.hint("pl", settings=settings),
+                "en": self.hint("en", settings=settings),
+            },
         }
 
 
@@ -177,7 +197,14 @@ class QueuedMessage:
             return text(f"queue.held.{self.held}", lang)
         return text(f"queue.status.{self.status}", lang)
 
-    def as_json(self, *, with_transcripts: bool = False) -> dict[str, object]:
+    def as_json(
+        self,
+        *,
+        with_transcripts: bool = False,
+        settings: AccountSettings | None = None,
+    ) -> dict[str, object]:
+        """The row as JSON; ``settings`` make the error's hint the
+        provider's (see :meth:`LastError.hint`)."""
         data: dict[str, object] = {
             "id": self.id,
             "status": str(self.status),
@@ -195,7 +222,9 @@ class QueuedMessage:
                 "pl": self.status_text("pl"),
                 "en": self.status_text("en"),
             },
-            "last_error": self.last_error.as_json() if self.last_error else None,
+            "last_error": (
+                self.last_error.as_json(settings=settings) if self.last_error else None
+            ),
         }
         if with_transcripts:
             data["transcripts"] = [
@@ -221,6 +250,39 @@ class Claimed:
     attempts: int  # including the attempt this claim starts
     message_id: str
     lease_until: float
+    recipients: tuple[str, ...] = ()  # the envelope stored at enqueue
+
+    def envelope(self) -> tuple[str, tuple[str, ...]] | None:
+        """``(sender, recipients)`` for sending the stored bytes as they are
+        (:meth:`bpmnb.transport.SmtpSession.send_raw`), or None when they
+        cannot go out unchanged and :meth:`email` must be used instead.
+
+        The sender is the first address of ``Sender``, else of ``From``, as
+        :meth:`SmtpSession.send` takes it; the recipients are the To, Cc and
+        Bcc addresses stored at enqueue. None when the message has a Bcc
+        header (it must be removed before DATA), when an address has a
+        non-ASCII local part (SMTPUTF8 serialisation), or when something
+        is missing (the full path then reports it with its code).
+        """
+        if not self.recipients:
+            return None
+        end = self.raw.find(b"\r\n\r\n")
+        head = self.raw[: end + 2] if end >= 0 else self.raw
+        found: dict[bytes, bytes] = {}
+        for match in _ENVELOPE_HEADERS.finditer(head):
+            name = match.group(1).lower()
+            if name == b"bcc":
+                return None
+            found.setdefault(name, match.group(2))
+        value = found[b"sender"] if b"sender" in found else found.get(b"from")
+        if value is None or not value.isascii():
+            return None
+        sender = _first_address(value.decode("ascii"))
+        if not sender or not all(
+            a.rpartition("@")[0].isascii() for a in (sender, *self.recipients)
+        ):
+            return None
+        return sender, self.recipients
 
     def email(self) -> EmailMessage:
         """The stored message, ready for :meth:`SmtpSession.send`.
@@ -269,6 +331,19 @@ class StoredMessage(EmailMessage):
 
 
 _SMTP_POLICY = policy.SMTP
+
+# A header field with its folded continuation lines (RFC 5322 section 2.2.3).
+_ENVELOPE_HEADERS = re.compile(
+    rb"^(sender|from|bcc):[ \t]*([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _first_address(value: str) -> str:
+    """The first address in a From/Sender value (remembered: a worker sends
+    thousands of messages from the same one or two senders)."""
+    return next((addr for _name, addr in getaddresses([value]) if addr), "")
 
 
 def _iso(ts: float | None) -> str | None:
@@ -553,11 +628,12 @@ class Queue:
                 " SELECT id FROM (SELECT id FROM messages WHERE status = 'queued'"
                 "  AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)"
                 ") LIMIT ?) "
-                "RETURNING id, raw, attempts, message_id",
+                "RETURNING id, raw, attempts, message_id, recipients",
                 (owner, until, now, now, limit, now, limit, limit),
             ).fetchall()
         claimed = [
-            Claimed(int(i), bytes(r), int(a), str(m), until) for i, r, a, m in rows
+            Claimed(int(i), bytes(r), int(a), str(m), until, _stored_recipients(rc))
+            for i, r, a, m, rc in rows
         ]
         claimed.sort(key=lambda c: c.id)
         return claimed
@@ -777,6 +853,16 @@ class Queue:
                 transcript,
             ),
         )
+
+
+def _stored_recipients(value: object) -> tuple[str, ...]:
+    try:
+        data = json.loads(str(value))
+    except ValueError:
+        return ()
+    if not isinstance(data, list):
+        return ()
+    return tuple(str(a) for a in data if a)
 
 
 def _recipients(message: EmailMessage) -> list[str]:

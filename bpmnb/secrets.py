@@ -19,12 +19,12 @@ import json
 import logging
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol, get_args
 
-from bpmnb.errors import Code, SecretStoreError, Stage
+from bpmnb.errors import KeyedError, SecretStoreError
+from bpmnb.files import remove_stale_temporaries, write_atomic
 from bpmnb.home import Home
 from bpmnb.i18n import Lang, default_lang, text
 from bpmnb.settings import SecretName
@@ -51,28 +51,8 @@ class SecretStore(Protocol):
     def delete(self, name: SecretName) -> None: ...
 
 
-class StoreError(SecretStoreError):
+class StoreError(KeyedError, SecretStoreError):
     """A secret store problem explained by a ``storage.`` catalogue key."""
-
-    def __init__(self, key: str, **fields: object) -> None:
-        self.key = key
-        self.fields = fields
-        super().__init__(Code.INVALID_SETTINGS, stage=Stage.SETTINGS)
-
-    def message(self, lang: Lang | None = None) -> str:
-        return text(self.key, lang or default_lang(), **self.fields)
-
-    def hint(self, lang: Lang | None = None) -> str:
-        from bpmnb.catalog import CATALOG
-
-        hint_key = f"{self.key}.hint"
-        if hint_key not in CATALOG:
-            return ""
-        return text(hint_key, lang or default_lang(), **self.fields)
-
-    def describe(self, lang: Lang | None = None) -> str:
-        hint = self.hint(lang)
-        return f"[{self.code}] {self.message(lang)}" + (f" {hint}" if hint else "")
 
 
 def _check_name(name: str) -> None:
@@ -101,76 +81,6 @@ def _locked(lock_path: Path) -> Iterator[None]:
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
-
-
-def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Replace ``path`` with ``data`` atomically, created with ``mode``.
-
-    The temporary file is created with O_CREAT|O_EXCL and the final mode, so
-    the content is never readable by others, not even for a moment; after
-    fsync it replaces the target with one rename (atomic on POSIX), and the
-    directory is fsynced so the rename survives a power loss.
-    """
-    directory = path.parent
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=directory
-    )
-    tmp = Path(tmp_name)
-    try:
-        if mode != 0o600:  # mkstemp already created it 0600
-            os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    _fsync_dir(directory)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:  # pragma: no cover - some filesystems refuse
-        pass
-    finally:
-        os.close(dir_fd)
-
-
-def remove_stale_temporaries(path: Path) -> None:
-    """Remove temporary files left by a process killed while writing ``path``.
-
-    Their names carry the writer's pid; a file whose writer is gone is
-    removed, one whose writer still runs is left alone.
-    """
-    for candidate in path.parent.glob(f".{path.name}.*.tmp"):
-        parts = candidate.name[len(path.name) + 2 :].split(".")
-        try:
-            pid = int(parts[0])
-        except (ValueError, IndexError):
-            continue
-        if pid == os.getpid() or _alive(pid):
-            continue
-        with contextlib.suppress(FileNotFoundError):
-            candidate.unlink()
-            log.debug("removed stale temporary file %s", candidate)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class FileStore:
@@ -218,7 +128,7 @@ class FileStore:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         remove_stale_temporaries(self.path)
         payload = json.dumps(data, indent=2, sort_keys=True).encode("utf-8")
-        write_private(self.path, payload, 0o600)
+        write_atomic(self.path, payload, mode=0o600)
 
     def _lock_path(self) -> Path:
         return self.path.with_name(f".{self.path.name}.lock")

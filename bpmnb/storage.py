@@ -19,17 +19,13 @@ from typing import Any
 from pydantic import SecretStr
 
 from bpmnb import rules
-from bpmnb.errors import BpmnbError, Code, SettingsError, Stage
+from bpmnb.errors import KeyedError, SettingsError
+from bpmnb.files import remove_stale_temporaries, write_atomic
 from bpmnb.home import Home
 from bpmnb.i18n import Lang, default_lang, text
 from bpmnb.presets import by_host
 from bpmnb.rules import Finding
-from bpmnb.secrets import (
-    SecretStore,
-    open_store,
-    remove_stale_temporaries,
-    write_private,
-)
+from bpmnb.secrets import SecretStore, open_store
 from bpmnb.settings import AccountSettings, AuthMethod
 
 log = logging.getLogger(__name__)
@@ -37,22 +33,8 @@ log = logging.getLogger(__name__)
 FORMATS = (".json", ".toml")
 
 
-class StorageError(BpmnbError):
+class StorageError(KeyedError):
     """A settings file cannot be read or written; names the file."""
-
-    def __init__(self, key: str, **fields: object) -> None:
-        self.key = key
-        self.fields = fields
-        super().__init__(Code.INVALID_SETTINGS, stage=Stage.SETTINGS)
-
-    def message(self, lang: Lang | None = None) -> str:
-        return text(self.key, lang or default_lang(), **self.fields)
-
-    def hint(self, lang: Lang | None = None) -> str:
-        return ""
-
-    def describe(self, lang: Lang | None = None) -> str:
-        return f"[{self.code}] {self.message(lang)}"
 
 
 class SettingsFileError(SettingsError):
@@ -186,7 +168,7 @@ def save(
 def _write_json(path: Path, data: Mapping[str, object], mode: int = 0o600) -> None:
     remove_stale_temporaries(path)
     payload = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    write_private(path, payload.encode("utf-8"), mode)
+    write_atomic(path, payload.encode("utf-8"), mode=mode)
 
 
 # --------------------------------------------------------------------------
@@ -262,7 +244,7 @@ def export(home: Home, path: Path) -> None:
     else:
         payload = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     try:
-        write_private(path, payload.encode("utf-8"), 0o644)
+        write_atomic(path, payload.encode("utf-8"), mode=0o644)
     except OSError as exc:
         raise StorageError(
             "storage.unwritable", file=path, reason=exc.strerror

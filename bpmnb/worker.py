@@ -16,6 +16,7 @@ Delivery is at least once: see :mod:`bpmnb.queue`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -140,6 +141,9 @@ class Worker:
         self._reconfigured = False
         self._settings_cache: AccountSettings | None = None
         self._settings_stamp: tuple[int, int, int] | None = None
+        # The status update of the last accepted message, if not yet written
+        # (see _send_one: it overlaps the next message's MAIL FROM).
+        self._unrecorded: Callable[[], None] | None = None
         self.sent = 0
         self.failed = 0
         self.retried = 0
@@ -339,6 +343,18 @@ class Worker:
     # -- sending -------------------------------------------------------------
 
     def _process(self, settings: AccountSettings, batch: list[Claimed]) -> int:
+        try:
+            return self._process_batch(settings, batch)
+        finally:
+            self._record_pending()
+
+    def _record_pending(self) -> None:
+        """Write the status of the last accepted message if still pending."""
+        record, self._unrecorded = self._unrecorded, None
+        if record is not None:
+            record()
+
+    def _process_batch(self, settings: AccountSettings, batch: list[Claimed]) -> int:
         limited = settings.rate_per_minute is not None or settings.daily_cap is not None
         processed = 0
         for index, item in enumerate(batch):
@@ -349,6 +365,7 @@ class Worker:
                 )
                 break
             if limited:
+                self._record_pending()  # the limits count recorded acceptances
                 blocked = self._limit(settings)
                 if blocked is not None:
                     hold, until = blocked
@@ -403,14 +420,29 @@ class Worker:
 
     def _send_one(self, settings: AccountSettings, item: Claimed) -> None:
         started = time.time()
-        message = item.email()
+        # The stored bytes go out as they are when they can (no parsing and
+        # serialising per attempt); otherwise the message is parsed.
+        envelope = item.envelope()
+        message = item.email() if envelope is None else None
         earlier = ""  # the transcript of a reused connection found closed
         for reconnect in (False, True):
             reused = self._session is not None and self._session_used > 0
             try:
                 session = self._open(settings)
-                result = session.send(message)
+                if envelope is not None:
+                    result = session.send_raw(
+                        item.raw,
+                        envelope[0],
+                        envelope[1],
+                        message_id=item.message_id,
+                        after_mail=self._record_pending,
+                    )
+                else:
+                    self._record_pending()
+                    assert message is not None
+                    result = session.send(message)
             except Exception as exc:  # classified below; nothing escapes
+                self._record_pending()
                 error = classify(exc)
                 text = earlier + self._transcript_text()
                 self._close()
@@ -423,11 +455,16 @@ class Worker:
                 self._failure(item, error, started, text)
                 return
             self._session_used += 1
-            self.queue.mark_sent(
-                item.id,
-                self.owner,
-                reply=f"{result.smtp_code} {result.smtp_reply}".strip(),
-                attempt=(started, result.smtp_code, earlier + self._transcript_text()),
+            # Accepted: the status update is written by _record_pending, at
+            # the latest once the next message's MAIL FROM is on its way
+            # (while the server works on it) and always before that
+            # message's content is sent; so at most one accepted message is
+            # ever unrecorded, as with an update written at once, and the
+            # duplicate window of at-least-once delivery stays one message.
+            reply = f"{result.smtp_code} {result.smtp_reply}".strip()
+            attempt = (started, result.smtp_code, earlier + self._transcript_text())
+            self._unrecorded = functools.partial(
+                self.queue.mark_sent, item.id, self.owner, reply=reply, attempt=attempt
             )
             self.sent += 1
             log.info(

@@ -20,6 +20,8 @@ import pytest
 
 from bpmnb.home import Home
 from bpmnb.sandbox import Sandbox
+from tests.support.httpserver import ISPDB, HttpServer, ispdb_routes
+from tests.support.identity import IdentityEmulator
 
 _SESSION: dict[str, object] = {}
 
@@ -70,6 +72,29 @@ def session_home() -> Home:
     home = _SESSION["home"]
     assert isinstance(home, Home)
     return home
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    """An empty home of this test's own (modules may define their own)."""
+    return Home(tmp_path / "home").ensure()
+
+
+@pytest.fixture
+def idp() -> Iterator[IdentityEmulator]:
+    """The local Entra ID emulator (HTTPS on loopback) for this test."""
+    with IdentityEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def ispdb() -> Iterator[HttpServer]:
+    """Thunderbird's ISP database served on loopback, as its live site
+    answers (one URL per domain); skips when the files are absent."""
+    if not ISPDB.is_dir():
+        pytest.skip(f"Thunderbird's ISP database files not found at {ISPDB}")
+    with HttpServer(ispdb_routes(ISPDB)) as server:
+        yield server
 
 
 @pytest.fixture

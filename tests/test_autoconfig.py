@@ -12,10 +12,9 @@ import pytest
 from bpmnb import autoconfig
 from bpmnb.autoconfig import MAX_BYTES, FetchError
 from bpmnb.settings import Encryption
-from tests.support.httpserver import HttpServer, Reply
+from tests.support.httpserver import ISPDB, HttpServer, Reply
 from tests.support.net import LOOPBACK, ca_file, free_port, server_context, stranger_ca
 
-ISPDB = Path(__file__).resolve().parents[2] / "shared" / "ispdb" / "xml"
 needs_ispdb = pytest.mark.skipif(
     not ISPDB.is_dir(), reason=f"Thunderbird's ISP database files not found at {ISPDB}"
 )
@@ -210,17 +209,21 @@ def test_a_plain_server_maps_to_no_encryption() -> None:
 # Fetching over HTTPS from a real server on loopback.
 
 
-@pytest.fixture
-def https(tmp_path: Path) -> tuple[HttpServer, dict[str, object]]:
-    """An autoconfig server for ``HOST``; ``kw`` makes fetch() reach it."""
-    server = HttpServer({PATH: GOOD}, tls=server_context(HOST))
-    kw: dict[str, object] = {
+def fetch_kw(server: HttpServer, tmp_path: Path) -> dict[str, object]:
+    """What makes fetch() reach ``server`` for ``HOST``, trusting the test CA."""
+    return {
         "timeout": 3.0,
         "context": autoconfig.https_context(ca_file(tmp_path)),
         "connect_to": {HOST: (LOOPBACK, server.port)},
     }
+
+
+@pytest.fixture
+def https(tmp_path: Path) -> tuple[HttpServer, dict[str, object]]:
+    """An autoconfig server for ``HOST``; ``kw`` makes fetch() reach it."""
+    server = HttpServer({PATH: GOOD}, tls=server_context(HOST))
     with server:
-        yield server, kw
+        yield server, fetch_kw(server, tmp_path)
 
 
 def test_fetch_verifies_the_certificate_for_the_url_host(
@@ -240,12 +243,7 @@ def test_fetch_refuses_a_certificate_from_an_unknown_authority(
 ) -> None:
     server = HttpServer({PATH: GOOD}, tls=server_context(HOST, authority=stranger_ca()))
     with server, pytest.raises(FetchError) as exc:
-        autoconfig.fetch(
-            f"https://{HOST}{PATH}",
-            timeout=3,
-            context=autoconfig.https_context(ca_file(tmp_path)),
-            connect_to={HOST: (LOOPBACK, server.port)},
-        )
+        autoconfig.fetch(f"https://{HOST}{PATH}", **fetch_kw(server, tmp_path))  # type: ignore[arg-type]
 
     assert reason(exc) == "tls"
     assert server.requests == []
@@ -254,12 +252,7 @@ def test_fetch_refuses_a_certificate_from_an_unknown_authority(
 def test_fetch_refuses_a_certificate_for_another_name(tmp_path: Path) -> None:
     server = HttpServer({PATH: GOOD}, tls=server_context("other.example.com"))
     with server, pytest.raises(FetchError) as exc:
-        autoconfig.fetch(
-            f"https://{HOST}{PATH}",
-            timeout=3,
-            context=autoconfig.https_context(ca_file(tmp_path)),
-            connect_to={HOST: (LOOPBACK, server.port)},
-        )
+        autoconfig.fetch(f"https://{HOST}{PATH}", **fetch_kw(server, tmp_path))  # type: ignore[arg-type]
 
     assert reason(exc) == "tls"
     assert exc.value.fields == {"host": HOST}

@@ -24,11 +24,10 @@ from bpmnb.detect import Attempt, Detection, Server
 from bpmnb.presets import PRESETS
 from bpmnb.settings import AccountSettings, AuthMethod, Encryption
 from tests.support.dnsserver import DnsServer
-from tests.support.httpserver import HttpServer, Reply, ispdb_routes
+from tests.support.httpserver import ISPDB, HttpServer, Reply
 from tests.support.net import LOOPBACK, ca_file, server_context, stranger_ca
 from tests.test_autoconfig import BILLION_LAUGHS, GOOD, server_xml
 
-ISPDB = Path(__file__).resolve().parents[2] / "shared" / "ispdb" / "xml"
 needs_ispdb = pytest.mark.skipif(
     not ISPDB.is_dir(), reason=f"Thunderbird's ISP database files not found at {ISPDB}"
 )
@@ -318,14 +317,6 @@ def test_the_whole_search_keeps_to_its_deadline(
 
 
 # Thunderbird's ISP database.
-
-
-@pytest.fixture(scope="module")
-def ispdb() -> Iterator[HttpServer]:
-    if not ISPDB.is_dir():
-        pytest.skip(f"Thunderbird's ISP database files not found at {ISPDB}")
-    with HttpServer(ispdb_routes(ISPDB)) as server:
-        yield server
 
 
 def from_ispdb(

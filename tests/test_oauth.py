@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,7 @@ from tests.support.identity import (
     App,
     IdentityEmulator,
     make_certificate,
+    office365_on_sandbox,
     office365_settings,
     validator,
 )
@@ -44,17 +45,6 @@ def _file_store(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def idp() -> Iterator[IdentityEmulator]:
-    with IdentityEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Home:
-    return Home(tmp_path / "home").ensure()
-
-
-@pytest.fixture
 def store(home: Home) -> SecretStore:
     return open_store(home)
 
@@ -68,13 +58,6 @@ def ca(tmp_path: Path, idp: IdentityEmulator) -> Path:
 def secret_app(idp: IdentityEmulator, store: SecretStore) -> App:
     store.set("oauth_client_secret", SECRET)
     return idp.register_app(secret=SECRET)
-
-
-def bundle(tmp_path: Path, *files: Path) -> Path:
-    """One CA file trusting the identity emulator and the sandbox."""
-    path = tmp_path / "bundle.pem"
-    path.write_bytes(b"".join(f.read_bytes() for f in files))
-    return path
 
 
 # --- client credentials ---------------------------------------------------------
@@ -350,20 +333,6 @@ def test_signed_in_as_someone_else(
 # --- XOAUTH2 delivery to the sandbox ---------------------------------------
 
 
-def _o365_on_sandbox(
-    box: Sandbox,
-    idp: IdentityEmulator,
-    app: App,
-    tmp_path: Path,
-    login: str,
-    flow: str = "client_secret",
-) -> AccountSettings:
-    ca = bundle(tmp_path, box.ca_file, idp.ca_file(tmp_path))
-    return office365_settings(  # type: ignore[no-any-return]
-        idp, app, ca, login=login, host=box.host, port=box.starttls_port, flow=flow
-    )
-
-
 def test_xoauth2_delivery_through_credentials(
     idp: IdentityEmulator,
     secret_app: App,
@@ -373,7 +342,7 @@ def test_xoauth2_delivery_through_credentials(
     fresh_sandbox: Callable[..., Sandbox],
 ) -> None:
     box = fresh_sandbox(token_validator=validator(idp))
-    settings = _o365_on_sandbox(box, idp, secret_app, tmp_path, MAILBOX)
+    settings = office365_on_sandbox(box, idp, secret_app, tmp_path, MAILBOX)
     credential = credentials.for_settings(settings, home, store)
     assert credential is not None and credential.mechanism == "xoauth2"
     msg = message.build(
@@ -397,7 +366,7 @@ def test_device_code_token_delivers(
     fresh_sandbox: Callable[..., Sandbox],
 ) -> None:
     box = fresh_sandbox(token_validator=validator(idp))
-    settings = _o365_on_sandbox(box, idp, user_app, tmp_path, USER, "device_code")
+    settings = office365_on_sandbox(box, idp, user_app, tmp_path, USER, "device_code")
     idp.auto_approve = USER
     oauth.login(settings, store, show=lambda *a: None)
     msg = message.build(settings, to="odbiorca@example.com", subject="u", body="u")
@@ -433,7 +402,7 @@ def test_planted_secret_never_leaves_the_store(
 ) -> None:
     app = idp.register_app(secret=SECRET)
     box = fresh_sandbox(token_validator=validator(idp))
-    settings = _o365_on_sandbox(box, idp, app, tmp_path, MAILBOX)
+    settings = office365_on_sandbox(box, idp, app, tmp_path, MAILBOX)
     storage.save(home, settings)
 
     outputs = []
@@ -532,7 +501,7 @@ def test_queue_worker_sends_with_one_token_and_stops_on_a_missing_sign_in(
     from bpmnb.worker import Worker
 
     box = fresh_sandbox(token_validator=validator(idp))
-    settings = _o365_on_sandbox(box, idp, secret_app, tmp_path, MAILBOX)
+    settings = office365_on_sandbox(box, idp, secret_app, tmp_path, MAILBOX)
     storage.save(home, settings)
     queue = Queue(home.queue_file)
     ids = [
@@ -550,7 +519,7 @@ def test_queue_worker_sends_with_one_token_and_stops_on_a_missing_sign_in(
 
     # A user mailbox nobody signed in to: the worker fails the message at
     # once (no retry loop, no interactive sign-in) and says what to run.
-    user = _o365_on_sandbox(box, idp, user_app, tmp_path, USER, "device_code")
+    user = office365_on_sandbox(box, idp, user_app, tmp_path, USER, "device_code")
     storage.save(home, user)
     failed = queue.enqueue(
         message.build(user, to="odbiorca@example.com", subject="U", body="u")

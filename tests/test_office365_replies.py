@@ -35,20 +35,9 @@ def _file_store(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def idp() -> Iterator[IdentityEmulator]:
-    with IdentityEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
 def exchange(idp: IdentityEmulator) -> Iterator[ExchangeEmulator]:
     with ExchangeEmulator(token_checker(idp)) as server:
         yield server
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Home:
-    return Home(tmp_path / "home").ensure()
 
 
 @pytest.fixture
@@ -80,12 +69,31 @@ def _settings(
     )
 
 
-def _send(settings: AccountSettings, home: Home, store: SecretStore) -> DeliveryError:
+def _deliver(
+    settings: AccountSettings, home: Home, store: SecretStore
+) -> transport.SendResult:
     credential = credentials.for_settings(settings, home, store)
     msg = message.build(settings, to="klient@example.com", subject="Faktura", body="x")
+    return transport.deliver(settings, credential, msg)
+
+
+def _send(settings: AccountSettings, home: Home, store: SecretStore) -> DeliveryError:
+    """The error of a delivery that must fail."""
     with pytest.raises(DeliveryError) as caught:
-        transport.deliver(settings, credential, msg)
+        _deliver(settings, home, store)
     return caught.value
+
+
+def _assert_grants_mailbox_access(hint: str, app: App) -> None:
+    """The hint registers the app's service principal and gives it the
+    mailbox (the object id comes from the token's ``oid``)."""
+    assert (
+        f"New-ServicePrincipal -AppId {app.client_id} -ObjectId {app.object_id}" in hint
+    )
+    assert (
+        f"Add-MailboxPermission -Identity {MAILBOX} -User {app.object_id} "
+        "-AccessRights FullAccess"
+    ) in hint
 
 
 def test_a_working_tenant_accepts_the_message(
@@ -97,9 +105,7 @@ def test_a_working_tenant_accepts_the_message(
     tmp_path: Path,
 ) -> None:
     settings = _settings(idp, app, exchange, tmp_path)
-    credential = credentials.for_settings(settings, home, store)
-    msg = message.build(settings, to="klient@example.com", subject="Faktura", body="x")
-    result = transport.deliver(settings, credential, msg)
+    result = _deliver(settings, home, store)
     assert result.smtp_code == 250
     assert exchange.auth_log == [(MAILBOX, None)]
     assert exchange.messages[-1].mail_from == MAILBOX
@@ -150,22 +156,13 @@ def test_5_7_3_service_principal_without_mailbox_access(
     assert error.smtp_code == 535 and "5.7.3" in (error.smtp_reply or "")
     hint = oauth.office365_hint(error, settings, "en")
     assert hint is not None
-    # The object id comes from the token the provider just got ("oid").
-    assert (
-        f"New-ServicePrincipal -AppId {app.client_id} -ObjectId {app.object_id}" in hint
-    )
-    assert (
-        f"Add-MailboxPermission -Identity {MAILBOX} -User {app.object_id} "
-        "-AccessRights FullAccess"
-    ) in hint
+    _assert_grants_mailbox_access(hint, app)
     pl = oauth.office365_hint(error, settings, "pl")
     assert pl is not None and app.object_id in pl and pl != hint
 
     # Granting the access (what Add-MailboxPermission does) cures it.
     exchange.behaviour.mailbox_access = {app.object_id: {MAILBOX}}
-    credential = credentials.for_settings(settings, home, store)
-    msg = message.build(settings, to="klient@example.com", subject="Faktura", body="x")
-    assert transport.deliver(settings, credential, msg).smtp_code == 250
+    assert _deliver(settings, home, store).smtp_code == 250
 
 
 def test_5_7_60_send_as_denied_at_mail_from(
@@ -183,13 +180,7 @@ def test_5_7_60_send_as_denied_at_mail_from(
     assert error.stage is Stage.MAIL_FROM and error.smtp_code == 550
     hint = oauth.office365_hint(error, settings, "pl")
     assert hint is not None
-    assert (
-        f"New-ServicePrincipal -AppId {app.client_id} -ObjectId {app.object_id}" in hint
-    )
-    assert (
-        f"Add-MailboxPermission -Identity {MAILBOX} -User {app.object_id} "
-        "-AccessRights FullAccess"
-    ) in hint
+    _assert_grants_mailbox_access(hint, app)
     assert f"Add-RecipientPermission -Identity {OTHER} -Trustee {MAILBOX}" in hint
 
 

@@ -4,9 +4,6 @@ provider both know (the database served by a real HTTP server on loopback)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from bpmnb import autoconfig
@@ -23,9 +20,7 @@ from bpmnb.presets import (
     by_mx,
 )
 from bpmnb.settings import AuthMethod, Encryption
-from tests.support.httpserver import HttpServer, ispdb_routes
-
-ISPDB = Path(__file__).resolve().parents[2] / "shared" / "ispdb" / "xml"
+from tests.support.httpserver import HttpServer
 
 REQUIRED = {"wp", "onet", "o2", "interia", "gmail", "outlook", "office365", "yahoo"}
 
@@ -134,14 +129,6 @@ def test_the_examples_of_the_comarch_help_article() -> None:
 
 
 # Agreement with Thunderbird's ISP database.
-
-
-@pytest.fixture(scope="module")
-def ispdb() -> Iterator[HttpServer]:
-    if not ISPDB.is_dir():
-        pytest.skip(f"Thunderbird's ISP database files not found at {ISPDB}")
-    with HttpServer(ispdb_routes(ISPDB)) as server:
-        yield server
 
 
 def lookup(server: HttpServer, domain: str) -> ClientConfig | None:

@@ -290,3 +290,60 @@ def test_stored_bytes_go_out_unless_bcc_must_be_removed(queue: Queue) -> None:
     assert hidden["Message-ID"].encode() in data
     assert b"Bcc" in second.raw  # the queue keeps the recipient list
     assert "ukryty@example.com" in (queue.get(second.id).recipients)  # type: ignore[union-attr]
+
+
+def test_envelope_lets_the_stored_bytes_go_out_as_they_are(queue: Queue) -> None:
+    plain = mail(1, to="Odbiorca Pierwszy <odbiorca@example.com>")
+    plain["Cc"] = "kopia@example.com"
+    on_behalf = mail(2)
+    on_behalf["Sender"] = "Asystent <asystent@example.com>"
+    hidden = mail(3)
+    hidden["Bcc"] = "ukryty@example.com"
+    utf8 = mail(4, to="zażółć@example.com")
+    queue.enqueue_many([plain, on_behalf, hidden, utf8])
+    first, second, third, fourth = queue.claim("w", limit=4)
+    # The envelope is the one SmtpSession.send would take from the headers.
+    assert first.envelope() == (
+        "powiadomienia@example.com",
+        ("odbiorca@example.com", "kopia@example.com"),
+    )
+    assert second.envelope() == ("asystent@example.com", ("odbiorca@example.com",))
+    # Bcc must be removed before DATA, and a non-ASCII local part needs the
+    # SMTPUTF8 serialisation: both take the parsing path.
+    assert third.envelope() is None
+    assert fourth.envelope() is None
+
+
+def test_last_error_hint_is_the_providers_when_settings_are_given() -> None:
+    from bpmnb.settings import AccountSettings
+
+    office365 = AccountSettings.model_validate(
+        {
+            "enabled": True,
+            "account_name": "Office 365",
+            "sender": "powiadomienia@contoso.onmicrosoft.com",
+            "host": "smtp.office365.com",
+            "port": 587,
+            "encryption": "starttls",
+            "login": "powiadomienia@contoso.onmicrosoft.com",
+        }
+    )
+    stored = LastError.from_error(
+        DeliveryError(
+            Code.AUTH_DISABLED,
+            stage=Stage.AUTH,
+            smtp_code=535,
+            smtp_reply="5.7.139 Authentication unsuccessful, SmtpClientAuthentication "
+            "is disabled for the Tenant.",
+        )
+    )
+    generic = stored.hint("en")
+    assert generic  # the catalogue's generic advice, as before
+    exact = stored.hint("en", settings=office365)
+    assert exact != generic and exact.endswith(generic)
+    assert stored.hint("pl", settings=office365) != stored.hint("pl")
+    data = stored.as_json(settings=office365)
+    assert data["hint"] == {
+        "pl": stored.hint("pl", settings=office365),
+        "en": exact,
+    }

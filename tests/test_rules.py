@@ -54,6 +54,16 @@ def office365(**overrides: Any) -> AccountSettings:
     return make(**data)
 
 
+def provider(
+    sender: str, host: str, port: int, encryption: str, **overrides: Any
+) -> AccountSettings:
+    """An account at a provider's server; without Reply-To, the login is the
+    sender unless ``overrides`` say otherwise."""
+    data: dict[str, Any] = {"login": sender, "reply_to": ""}
+    data.update(overrides)
+    return make(sender=sender, host=host, port=port, encryption=encryption, **data)
+
+
 def at(findings: list[Finding], field: str | None = None) -> dict[str, str]:
     """key -> level of the findings (at ``field`` when given)."""
     return {f.key: f.level for f in findings if field is None or f.field == field}
@@ -93,41 +103,25 @@ def test_wp_example_is_only_warned_about_the_port() -> None:
 
 @pytest.mark.parametrize("encryption", ["ssl", "auto"])
 def test_wp_on_its_documented_port_has_no_findings(encryption: str) -> None:
-    wp = make(
-        sender="jankowalski@wp.pl",
-        reply_to="",
-        host="smtp.wp.pl",
-        port=465,
-        encryption=encryption,
-        login="jankowalski",
+    wp = provider(
+        "jankowalski@wp.pl", "smtp.wp.pl", 465, encryption, login="jankowalski"
     )
     assert rules.check(wp) == []
 
 
-def test_onet_example_has_no_findings() -> None:
-    onet = make(
-        sender="annanowak@op.pl",
-        reply_to="annanowak@op.pl",
-        host="smtp.poczta.onet.pl",
-        port=465,
-        encryption="auto",
-        login="annanowak@op.pl",
-        password="Pierwiosnek479%",
-    )
-    assert rules.check(onet) == []
-
-
-def test_gmail_example_with_app_password_has_no_findings() -> None:
-    gmail = make(
-        sender="annanowa@gmail.com",
-        reply_to="annanowa@gmail.com",
-        host="smtp.gmail.com",
-        port=465,
-        encryption="auto",
-        login="annanowa@gmail.com",
-        password="pvli anpr lvvr nrrn",
-    )
-    assert rules.check(gmail) == []
+@pytest.mark.parametrize(
+    ("sender", "host", "password"),
+    [
+        ("annanowak@op.pl", "smtp.poczta.onet.pl", "Pierwiosnek479%"),
+        ("annanowa@gmail.com", "smtp.gmail.com", "pvli anpr lvvr nrrn"),  # app pw
+    ],
+    ids=["onet", "gmail-app-password"],
+)
+def test_onet_and_gmail_examples_have_no_findings(
+    sender: str, host: str, password: str
+) -> None:
+    example = provider(sender, host, 465, "auto", reply_to=sender, password=password)
+    assert rules.check(example) == []
 
 
 # --------------------------------------------------------------------------
@@ -488,14 +482,8 @@ def test_normalize_app_password() -> None:
 def test_gmail_warns_about_a_password_that_is_not_an_app_password(
     password: str,
 ) -> None:
-    gmail = make(
-        sender="annanowa@gmail.com",
-        host="smtp.gmail.com",
-        port=465,
-        encryption="ssl",
-        login="annanowa@gmail.com",
-        reply_to="",
-        password=password,
+    gmail = provider(
+        "annanowa@gmail.com", "smtp.gmail.com", 465, "ssl", password=password
     )
     finding = only(rules.check(gmail), "rules.gmail_app_password")
     assert finding.field == "password" and finding.level == "warning"
@@ -505,13 +493,8 @@ def test_gmail_warns_about_a_password_that_is_not_an_app_password(
 
 
 def test_onet_wants_the_whole_address_as_login() -> None:
-    onet = make(
-        sender="annanowak@op.pl",
-        host="smtp.poczta.onet.pl",
-        port=465,
-        encryption="ssl",
-        login="annanowak",
-        reply_to="",
+    onet = provider(
+        "annanowak@op.pl", "smtp.poczta.onet.pl", 465, "ssl", login="annanowak"
     )
     finding = only(rules.check(onet), "rules.onet_login")
     assert finding.field == "login" and finding.level == "warning"
@@ -526,9 +509,7 @@ def test_onet_wants_the_whole_address_as_login() -> None:
 def test_o2_and_interia_document_the_local_part_as_login(
     host: str, sender: str
 ) -> None:
-    settings = make(
-        sender=sender, host=host, port=465, encryption="ssl", login=sender, reply_to=""
-    )
+    settings = provider(sender, host, 465, "ssl")
     finding = only(rules.check(settings), "rules.login_local")
     assert finding.level == "warning" and finding.field == "login"
     assert "e.g. jan;" in finding.text.en
@@ -536,13 +517,8 @@ def test_o2_and_interia_document_the_local_part_as_login(
 
 
 def test_outlook_wants_the_address_as_login() -> None:
-    settings = make(
-        sender="jan@outlook.com",
-        host="smtp-mail.outlook.com",
-        port=587,
-        encryption="starttls",
-        login="jan",
-        reply_to="",
+    settings = provider(
+        "jan@outlook.com", "smtp-mail.outlook.com", 587, "starttls", login="jan"
     )
     assert at(rules.check(settings), "login") == {"rules.login_address": "warning"}
 
@@ -559,14 +535,7 @@ def test_preset_notes_read_without_values() -> None:
 
 
 def test_provider_other_port_warns_with_documented_pairs() -> None:
-    settings = make(
-        sender="annanowak@op.pl",
-        host="smtp.poczta.onet.pl",
-        port=25,
-        encryption="starttls",
-        login="annanowak@op.pl",
-        reply_to="",
-    )
+    settings = provider("annanowak@op.pl", "smtp.poczta.onet.pl", 25, "starttls")
     finding = only(rules.check(settings), "rules.provider_port")
     assert "465" in finding.text.pl and "587" in finding.text.pl
 
@@ -597,26 +566,23 @@ def test_provider_address_through_a_foreign_server_warns() -> None:
 
 
 def test_gmail_rewrites_a_sender_other_than_the_login() -> None:
-    settings = make(
-        sender="druga@gmail.com",
-        host="smtp.gmail.com",
-        port=587,
-        encryption="starttls",
+    settings = provider(
+        "druga@gmail.com",
+        "smtp.gmail.com",
+        587,
+        "starttls",
         login="annanowa@gmail.com",
-        reply_to="",
         password="pvlianprlvvrnrrn",
     )
     assert at(rules.check(settings)) == {"rules.sender_not_login": "warning"}
 
 
 def test_daily_cap_above_the_providers_limit_warns() -> None:
-    settings = make(
-        sender="annanowa@gmail.com",
-        host="smtp.gmail.com",
-        port=465,
-        encryption="ssl",
-        login="annanowa@gmail.com",
-        reply_to="",
+    settings = provider(
+        "annanowa@gmail.com",
+        "smtp.gmail.com",
+        465,
+        "ssl",
         password="pvlianprlvvrnrrn",
         daily_cap=5000,
     )

@@ -26,11 +26,6 @@ CANARY = "kanarek-Zx9#4471"
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Home:
-    return Home(tmp_path / "home").ensure()
-
-
-@pytest.fixture
 def file_backend(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BPMNB_SECRET_BACKEND", "file")
 

@@ -4,7 +4,7 @@ same tokens refused for real by an XOAUTH2 server that checks them."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,13 @@ from bpmnb.home import Home
 from bpmnb.sandbox import Sandbox
 from bpmnb.secrets import SecretStore, open_store
 from bpmnb.settings import AccountSettings
-from tests.support.identity import App, IdentityEmulator, office365_settings, validator
+from tests.support.identity import (
+    App,
+    IdentityEmulator,
+    office365_on_sandbox,
+    office365_settings,
+    validator,
+)
 
 SECRET = "preflight-secret-value"
 MAILBOX = "powiadomienia@contoso.onmicrosoft.com"
@@ -26,17 +32,6 @@ USER = "jan.kowalski@contoso.onmicrosoft.com"
 @pytest.fixture(autouse=True)
 def _file_store(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BPMNB_SECRET_BACKEND", "file")
-
-
-@pytest.fixture
-def idp() -> Iterator[IdentityEmulator]:
-    with IdentityEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Home:
-    return Home(tmp_path / "home").ensure()
 
 
 @pytest.fixture
@@ -208,11 +203,7 @@ def test_preflight_names_the_fault_and_the_server_refuses_the_token(
     key: str,
 ) -> None:
     box = fresh_sandbox(token_validator=validator(idp))
-    ca = tmp_path / "bundle.pem"
-    ca.write_bytes(box.ca_file.read_bytes() + idp.ca_file(tmp_path).read_bytes())
-    settings = office365_settings(
-        idp, app, ca, login=MAILBOX, host=box.host, port=box.starttls_port
-    )
+    settings = office365_on_sandbox(box, idp, app, tmp_path, MAILBOX)
     _break(idp, app, fault)
 
     report = token_preflight.run(settings, store)
@@ -237,11 +228,7 @@ def test_preflight_passes_and_the_token_is_accepted(
     fresh_sandbox: Callable[..., Sandbox],
 ) -> None:
     box = fresh_sandbox(token_validator=validator(idp))
-    ca = tmp_path / "bundle.pem"
-    ca.write_bytes(box.ca_file.read_bytes() + idp.ca_file(tmp_path).read_bytes())
-    settings = office365_settings(
-        idp, app, ca, login=MAILBOX, host=box.host, port=box.starttls_port
-    )
+    settings = office365_on_sandbox(box, idp, app, tmp_path, MAILBOX)
     report = token_preflight.run(settings, store)
     assert report.ok, report.as_json()
     assert report.facts is not None and report.facts.roles == ("SMTP.SendAsApp",)

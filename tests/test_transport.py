@@ -18,6 +18,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,6 +89,27 @@ def a_message(
     body: str = "Treść wiadomości.",
 ) -> EmailMessage:
     return msg.build(settings, to=to, subject=subject, body=body)
+
+
+def refusal(
+    tmp_path: Path,
+    encryption: Encryption = Encryption.NONE,
+    to: str | list[str] = "jan@example.com",
+    **script: Any,
+) -> tuple[DeliveryError, ScriptedSmtp]:
+    """Deliver one message to ``ScriptedSmtp(**script)``; the error it must
+    end in, and the (stopped) server with what it recorded. Without
+    encryption no login is given; with STARTTLS user@example.com logs in."""
+    with ScriptedSmtp(**script) as server:
+        if encryption is Encryption.NONE:
+            settings = settings_for(server.port, encryption, tmp_path, login="")
+            credential = None
+        else:
+            settings = settings_for(server.port, encryption, tmp_path)
+            credential = password("user@example.com", "pw")
+        with pytest.raises(DeliveryError) as info:
+            deliver(settings, credential, a_message(settings, to=to))
+    return info.value, server
 
 
 def sandbox_credential(box: Sandbox) -> Credential:
@@ -254,26 +276,24 @@ def test_auto_uses_starttls_when_offered(tmp_path: Path) -> None:
 
 
 def test_starttls_mode_needs_starttls(tmp_path: Path) -> None:
-    with ScriptedSmtp(auth=password_auth("user@example.com", "pw")) as server:
-        settings = settings_for(server.port, Encryption.STARTTLS, tmp_path)
-        with pytest.raises(DeliveryError) as info:
-            deliver(settings, password("user@example.com", "pw"), a_message(settings))
-    assert info.value.code is Code.STARTTLS_UNAVAILABLE
-    assert info.value.stage is Stage.EHLO
+    error, server = refusal(
+        tmp_path, Encryption.STARTTLS, auth=password_auth("user@example.com", "pw")
+    )
+    assert error.code is Code.STARTTLS_UNAVAILABLE
+    assert error.stage is Stage.EHLO
     assert "AUTH" not in server.commands
 
 
 def test_starttls_refused_with_454_is_temporary(tmp_path: Path) -> None:
-    with ScriptedSmtp(
+    error, _ = refusal(
+        tmp_path,
+        Encryption.STARTTLS,
         starttls=server_context(),
         replies={"STARTTLS": "454 4.7.0 TLS not available due to temporary reason"},
-    ) as server:
-        settings = settings_for(server.port, Encryption.STARTTLS, tmp_path)
-        with pytest.raises(DeliveryError) as info:
-            deliver(settings, password("user@example.com", "pw"), a_message(settings))
-    assert info.value.code is Code.TEMPORARY_FAILURE
-    assert info.value.smtp_code == 454
-    assert info.value.temporary
+    )
+    assert error.code is Code.TEMPORARY_FAILURE
+    assert error.smtp_code == 454
+    assert error.temporary
 
 
 @pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated")
@@ -401,14 +421,11 @@ def test_silent_server_is_bounded_by_the_timeout(
 
 
 def test_server_busy_at_greeting(tmp_path: Path) -> None:
-    with ScriptedSmtp(greeting="421 4.3.2 Service not available, try later") as server:
-        settings = settings_for(server.port, Encryption.NONE, tmp_path, login="")
-        with pytest.raises(DeliveryError) as info:
-            deliver(settings, None, a_message(settings))
-    assert info.value.code is Code.SERVER_BUSY
-    assert info.value.smtp_code == 421
-    assert info.value.temporary
-    assert "try later" in (info.value.smtp_reply or "")
+    error, _ = refusal(tmp_path, greeting="421 4.3.2 Service not available, try later")
+    assert error.code is Code.SERVER_BUSY
+    assert error.smtp_code == 421
+    assert error.temporary
+    assert "try later" in (error.smtp_reply or "")
 
 
 def test_server_hangs_up_mid_conversation(tmp_path: Path) -> None:
@@ -515,25 +532,21 @@ def test_polish_password_bytes_on_the_wire(tmp_path: Path, offered: str) -> None
 
 
 def test_no_auth_offered_with_credential(tmp_path: Path) -> None:
-    with ScriptedSmtp(starttls=server_context()) as server:
-        settings = settings_for(server.port, Encryption.STARTTLS, tmp_path)
-        with pytest.raises(DeliveryError) as info:
-            deliver(settings, password("user@example.com", "pw"), a_message(settings))
-    assert info.value.code is Code.AUTH_UNAVAILABLE
+    error, server = refusal(tmp_path, Encryption.STARTTLS, starttls=server_context())
+    assert error.code is Code.AUTH_UNAVAILABLE
     assert "MAIL" not in server.commands
 
 
 def test_no_common_mechanism(tmp_path: Path) -> None:
-    with ScriptedSmtp(
+    error, _ = refusal(
+        tmp_path,
+        Encryption.STARTTLS,
         starttls=server_context(),
         auth=password_auth("user@example.com", "pw"),
         auth_mechanisms="CRAM-MD5",
-    ) as server:
-        settings = settings_for(server.port, Encryption.STARTTLS, tmp_path)
-        with pytest.raises(DeliveryError) as info:
-            deliver(settings, password("user@example.com", "pw"), a_message(settings))
-    assert info.value.code is Code.AUTH_UNAVAILABLE
-    assert "CRAM-MD5" in (info.value.detail or "")
+    )
+    assert error.code is Code.AUTH_UNAVAILABLE
+    assert "CRAM-MD5" in (error.detail or "")
 
 
 @pytest.mark.parametrize(
@@ -582,14 +595,16 @@ def test_no_common_mechanism(tmp_path: Path) -> None:
 def test_provider_auth_replies(
     tmp_path: Path, reply: tuple[str, ...], code: Code
 ) -> None:
-    with ScriptedSmtp(starttls=server_context(), auth=refuse_auth(*reply)) as server:
-        settings = settings_for(server.port, Encryption.STARTTLS, tmp_path)
-        with pytest.raises(DeliveryError) as info:
-            deliver(settings, password("user@example.com", "pw"), a_message(settings))
-    assert info.value.code is code
-    assert info.value.stage is Stage.AUTH
-    assert info.value.smtp_code == int(reply[-1][:3])
-    assert info.value.temporary is (code is Code.TEMPORARY_FAILURE)
+    error, server = refusal(
+        tmp_path,
+        Encryption.STARTTLS,
+        starttls=server_context(),
+        auth=refuse_auth(*reply),
+    )
+    assert error.code is code
+    assert error.stage is Stage.AUTH
+    assert error.smtp_code == int(reply[-1][:3])
+    assert error.temporary is (code is Code.TEMPORARY_FAILURE)
     assert "MAIL" not in server.commands
 
 
@@ -720,37 +735,31 @@ def test_transcript_and_logs_never_hold_the_secret(
 
 
 def test_sender_rejected(tmp_path: Path) -> None:
-    with ScriptedSmtp(
-        replies={"MAIL": "550 5.7.1 Sender address rejected: not owned by user"}
-    ) as server:
-        settings = settings_for(server.port, Encryption.NONE, tmp_path, login="")
-        with pytest.raises(DeliveryError) as info:
-            deliver(settings, None, a_message(settings))
-    assert info.value.code is Code.SENDER_REJECTED
-    assert info.value.stage is Stage.MAIL_FROM
-    assert "not owned" in (info.value.smtp_reply or "")
+    error, server = refusal(
+        tmp_path,
+        replies={"MAIL": "550 5.7.1 Sender address rejected: not owned by user"},
+    )
+    assert error.code is Code.SENDER_REJECTED
+    assert error.stage is Stage.MAIL_FROM
+    assert "not owned" in (error.smtp_reply or "")
     assert "RSET" in server.commands
 
 
 def test_sender_temporarily_refused(tmp_path: Path) -> None:
-    with ScriptedSmtp(replies={"MAIL": "451 4.7.1 Greylisted, try again"}) as server:
-        settings = settings_for(server.port, Encryption.NONE, tmp_path, login="")
-        with pytest.raises(DeliveryError) as info:
-            deliver(settings, None, a_message(settings))
-    assert info.value.code is Code.TEMPORARY_FAILURE
-    assert info.value.temporary
+    error, _ = refusal(tmp_path, replies={"MAIL": "451 4.7.1 Greylisted, try again"})
+    assert error.code is Code.TEMPORARY_FAILURE
+    assert error.temporary
 
 
 def test_all_recipients_refused(tmp_path: Path) -> None:
-    with ScriptedSmtp(replies={"RCPT": "550 5.1.1 User unknown"}) as server:
-        settings = settings_for(server.port, Encryption.NONE, tmp_path, login="")
-        with pytest.raises(DeliveryError) as info:
-            deliver(
-                settings, None, a_message(settings, to="a@example.com, b@example.com")
-            )
-    assert info.value.code is Code.RECIPIENT_REJECTED
-    assert info.value.stage is Stage.RCPT_TO
-    refused = info.value.refused  # type: ignore[attr-defined]
+    error, server = refusal(
+        tmp_path,
+        replies={"RCPT": "550 5.1.1 User unknown"},
+        to="a@example.com, b@example.com",
+    )
+    assert error.code is Code.RECIPIENT_REJECTED
+    assert error.stage is Stage.RCPT_TO
+    refused = error.refused  # type: ignore[attr-defined]
     assert set(refused) == {"a@example.com", "b@example.com"}
     assert refused["a@example.com"][0] == 550
     assert "DATA" not in server.commands
@@ -768,29 +777,23 @@ def test_some_recipients_refused(tmp_path: Path) -> None:
 
 
 def test_message_rejected_after_data(tmp_path: Path) -> None:
-    with ScriptedSmtp(
-        replies={"DATA_END": "554 5.7.1 Message rejected as spam"}
-    ) as server:
-        settings = settings_for(server.port, Encryption.NONE, tmp_path, login="")
-        with pytest.raises(DeliveryError) as info:
-            deliver(settings, None, a_message(settings))
-    assert info.value.code is Code.MESSAGE_REJECTED
-    assert info.value.stage is Stage.DATA
-    assert info.value.smtp_code == 554
+    error, server = refusal(
+        tmp_path, replies={"DATA_END": "554 5.7.1 Message rejected as spam"}
+    )
+    assert error.code is Code.MESSAGE_REJECTED
+    assert error.stage is Stage.DATA
+    assert error.smtp_code == 554
     assert len(server.messages) == 1
 
 
 def test_data_temporarily_refused(tmp_path: Path) -> None:
     with ScriptedSmtp(replies={"DATA_END": "452 4.3.1 Insufficient system storage"}):
         pass
-    with ScriptedSmtp(
-        replies={"DATA_END": "452 4.3.1 Insufficient system storage"}
-    ) as server:
-        settings = settings_for(server.port, Encryption.NONE, tmp_path, login="")
-        with pytest.raises(DeliveryError) as info:
-            deliver(settings, None, a_message(settings))
-    assert info.value.code is Code.TEMPORARY_FAILURE
-    assert info.value.temporary
+    error, _ = refusal(
+        tmp_path, replies={"DATA_END": "452 4.3.1 Insufficient system storage"}
+    )
+    assert error.code is Code.TEMPORARY_FAILURE
+    assert error.temporary
 
 
 def test_bcc_is_an_envelope_recipient_only(sandbox: Sandbox) -> None:
@@ -842,12 +845,9 @@ def test_non_ascii_local_part_uses_smtputf8(sandbox: Sandbox) -> None:
 
 
 def test_non_ascii_local_part_needs_smtputf8(tmp_path: Path) -> None:
-    with ScriptedSmtp() as server:
-        settings = settings_for(server.port, Encryption.NONE, tmp_path, login="")
-        with pytest.raises(DeliveryError) as info:
-            deliver(settings, None, a_message(settings, to="użytkownik@example.com"))
-    assert info.value.code is Code.RECIPIENT_REJECTED
-    assert "SMTPUTF8" in (info.value.detail or "")
+    error, server = refusal(tmp_path, to="użytkownik@example.com")
+    assert error.code is Code.RECIPIENT_REJECTED
+    assert "SMTPUTF8" in (error.detail or "")
     assert "MAIL" not in server.commands
 
 
@@ -931,16 +931,14 @@ def test_size_limit_announced_by_the_server(tmp_path: Path) -> None:
 
 
 def test_size_refused_at_mail_from(tmp_path: Path) -> None:
-    with ScriptedSmtp(
+    error, _ = refusal(
+        tmp_path,
         extensions=("SIZE",),
         replies={"MAIL": "552 5.3.4 Message size exceeds fixed maximum message size"},
-    ) as server:
-        settings = settings_for(server.port, Encryption.NONE, tmp_path, login="")
-        with pytest.raises(DeliveryError) as info:
-            deliver(settings, None, a_message(settings))
-    assert info.value.code is Code.MESSAGE_REJECTED
-    assert info.value.stage is Stage.MAIL_FROM
-    assert info.value.smtp_code == 552
+    )
+    assert error.code is Code.MESSAGE_REJECTED
+    assert error.stage is Stage.MAIL_FROM
+    assert error.smtp_code == 552
 
 
 def test_auto_in_clear_without_login_warns(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import time
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -164,3 +166,39 @@ def test_saved_settings_changes_take_effect_at_the_next_batch(
             Status.SENT,
         ]
         assert len(server.accepted) == 2
+
+
+class _Watching(FaultServer):
+    """Notes, when each message's content starts to arrive, how many
+    messages were accepted and how many the queue records as sent."""
+
+    def __init__(self, queue: Queue) -> None:
+        super().__init__()
+        self.queue = queue
+        self.seen: list[tuple[int, int]] = []
+
+    async def _read_data(self, reader: asyncio.StreamReader) -> bytes:  # type: ignore[override]
+        self.seen.append((len(self.accepted), self.queue.counts()[Status.SENT]))
+        return await FaultServer._read_data(reader)
+
+
+def test_each_acceptance_is_recorded_before_the_next_content(home: Home) -> None:
+    """At-least-once with a one-message duplicate window: the status update
+    of an accepted message may overlap the next MAIL FROM, but is written
+    before the next message's content is sent, and the bytes that go out
+    are exactly those stored at enqueue."""
+    queue = Queue(home.queue_file)
+    ids = queue.enqueue_many(mail(i) for i in range(12))
+    with _Watching(queue) as server:
+        worker = Worker(home, config=FAST, settings=plain_settings(server))
+        assert worker.drain(timeout=30) == 12
+        accepted = list(server.accepted)
+    assert server.seen == [(k, k) for k in range(12)]
+    assert all(queue.get(i).status is Status.SENT for i in ids)  # type: ignore[union-attr]
+    with sqlite3.connect(home.queue_file) as db:
+        stored = [
+            db.execute("SELECT raw FROM messages WHERE id = ?", (i,)).fetchone()[0]
+            for i in ids
+        ]
+    db.close()
+    assert [a.data for a in accepted] == stored

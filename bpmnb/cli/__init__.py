@@ -8,6 +8,7 @@ settings' field names. Each area registers its commands from its own module.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 from dataclasses import dataclass
 
@@ -28,6 +29,11 @@ class CliContext:
 
 
 pass_ctx = click.make_pass_decorator(CliContext)
+
+
+def echo_json(data: object) -> None:
+    """Print ``--json`` output: indented, non-ASCII (Polish) letters kept."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 # Which module defines each command. Modules are imported only when their

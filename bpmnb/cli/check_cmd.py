@@ -7,7 +7,6 @@ when at least one combination works, else 1.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from pydantic import SecretStr, ValidationError
 
 from bpmnb import credentials, diagnosis, rules, storage
 from bpmnb import probe as probe_mod
-from bpmnb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliContext, pass_ctx
+from bpmnb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliContext, echo_json, pass_ctx
 from bpmnb.errors import BpmnbError, SettingsError
 from bpmnb.i18n import Lang, text
 from bpmnb.rules import Finding
@@ -36,7 +35,7 @@ def _print_findings(findings: list[Finding], lang: Lang, as_json: bool) -> None:
             "tls": None,
             "findings": [f.as_json() for f in findings],
         }
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        echo_json(payload)
         return
     click.echo(text("diagnosis.INVALID_SETTINGS", lang), err=True)
     for finding in findings:
@@ -178,7 +177,7 @@ def check(
     if transcript is not None and transcript_file:
         Path(transcript_file).write_text(transcript.text() + "\n", encoding="utf-8")
     if as_json:
-        click.echo(json.dumps(report.as_json(lang), ensure_ascii=False, indent=2))
+        echo_json(report.as_json(lang))
     else:
         _print_report(report, lang)
         if transcript_file:
@@ -248,16 +247,12 @@ def probe(
     working = [r for r in results if r.ok]
     if as_json:
         shown = results if show_all else working
-        click.echo(
-            json.dumps(
-                {
-                    "target": target,
-                    "ok": bool(working),
-                    "results": [r.as_json() for r in shown],
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
+        echo_json(
+            {
+                "target": target,
+                "ok": bool(working),
+                "results": [r.as_json() for r in shown],
+            }
         )
     else:
         if not working:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import NoReturn
 
 import click
 
 from bpmnb import detect as detection
-from bpmnb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliContext, pass_ctx
+from bpmnb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliContext, echo_json, pass_ctx
 from bpmnb.i18n import Lang, text
 
 
@@ -149,7 +148,7 @@ def detect_command(
 
     if as_json:
         data = {"found": True, **found.to_dict(), "tried": tried}
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        echo_json(data)
         sys.exit(EXIT_OK)
 
     source = text(f"detect.source.{found.source}", lang)
@@ -186,7 +185,7 @@ def _fail(
 ) -> NoReturn:
     if as_json:
         data = {"found": False, "email": email, "error": message, "tried": tried}
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        echo_json(data)
     else:
         click.echo(message, err=True)
         if tried:

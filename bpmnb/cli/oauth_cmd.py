@@ -9,14 +9,13 @@ getting a token. Exit codes: 0 success, 1 no usable token, 2 bad settings.
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import UTC, datetime
 
 import click
 
 from bpmnb import oauth, storage, token_preflight
-from bpmnb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliContext, pass_ctx
+from bpmnb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliContext, echo_json, pass_ctx
 from bpmnb.errors import BpmnbError, SettingsError
 from bpmnb.i18n import Lang, text
 from bpmnb.rules import Finding
@@ -113,7 +112,7 @@ def register(group: click.Group) -> None:
         settings = _settings(ctx)
         report = token_preflight.run(settings, open_store(ctx.home))
         if as_json:
-            click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+            echo_json(report.as_json())
         else:
             click.echo(report.text(ctx.lang))
         raise SystemExit(EXIT_OK if report.ok else EXIT_FAILED)
@@ -126,7 +125,7 @@ def register(group: click.Group) -> None:
         settings = _settings(ctx)
         state = oauth.status(settings, open_store(ctx.home))
         if as_json:
-            click.echo(json.dumps(state, ensure_ascii=False, indent=2))
+            echo_json(state)
             raise SystemExit(EXIT_OK)
         lang = ctx.lang
 

@@ -6,19 +6,15 @@ not in a state that allows it), 2 bad usage.
 
 from __future__ import annotations
 
-import json
 import time
 
 import click
 
-from bpmnb.cli import EXIT_FAILED, EXIT_OK, CliContext, pass_ctx
+from bpmnb.cli import EXIT_FAILED, EXIT_OK, CliContext, echo_json, pass_ctx
 from bpmnb.i18n import Lang, text
 from bpmnb.queue import Queue, QueuedMessage, Status
+from bpmnb.settings import AccountSettings
 from bpmnb.worker import Worker, WorkerConfig, install_signal_handlers
-
-
-def _dump(data: object) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def _local(ts: float | None) -> str:
@@ -45,7 +41,7 @@ def _row(message: QueuedMessage, lang: Lang) -> str:
 
 def _missing(ctx: CliContext, message_id: int, as_json: bool) -> None:
     if as_json:
-        _dump({"ok": False, "id": message_id, "error": "not_found"})
+        echo_json({"ok": False, "id": message_id, "error": "not_found"})
     else:
         click.echo(text("queue.cli.not_found", ctx.lang, id=message_id), err=True)
     raise SystemExit(EXIT_FAILED)
@@ -71,7 +67,7 @@ def list_cmd(ctx: CliContext, status: str | None, limit: int, as_json: bool) -> 
     queue = Queue(ctx.home.queue_file)
     messages = queue.recent(limit=limit, status=Status(status) if status else None)
     if as_json:
-        _dump([m.as_json() for m in messages])
+        echo_json([m.as_json() for m in messages])
         return
     if not messages:
         click.echo(text("queue.cli.empty", ctx.lang))
@@ -104,8 +100,9 @@ def show_cmd(ctx: CliContext, message_id: int, as_json: bool) -> None:
     if message is None:
         _missing(ctx, message_id, as_json)
         return
+    settings = _saved_settings(ctx)
     if as_json:
-        _dump(message.as_json(with_transcripts=True))
+        echo_json(message.as_json(with_transcripts=True, settings=settings))
         return
     lang = ctx.lang
     click.echo(f"{text('queue.col.id', lang)}: {message.id}  {message.message_id}")
@@ -115,12 +112,32 @@ def show_cmd(ctx: CliContext, message_id: int, as_json: bool) -> None:
     click.echo(f"{text('queue.col.attempts', lang)}: {message.attempts}")
     if message.status is Status.QUEUED:
         click.echo(f"{text('queue.col.next', lang)}: {_local(message.next_attempt_at)}")
-    for line in describe(message, lang):
+    lines = describe(message, lang)
+    error = message.last_error
+    if settings is not None and error is not None and message.status is not Status.SENT:
+        # describe() ends with the generic hint; the saved settings name the
+        # provider, whose own advice (Office 365's exact steps) comes first.
+        generic = error.hint(lang)
+        if generic and lines and lines[-1] == generic:
+            lines[-1] = error.hint(lang, settings=settings)
+    for line in lines:
         click.echo(line)
     for attempt in message.transcripts:
         click.echo("")
         click.echo(text("queue.col.transcript", lang, n=attempt.number))
         click.echo(attempt.transcript)
+
+
+def _saved_settings(ctx: CliContext) -> AccountSettings | None:
+    """The saved settings, for provider-aware hints (None when there are
+    none or they cannot be read: the generic hint is shown then)."""
+    from bpmnb import storage
+    from bpmnb.errors import BpmnbError
+
+    try:
+        return storage.load(ctx.home)
+    except (BpmnbError, OSError, ValueError):
+        return None
 
 
 @queue_group.command("retry")
@@ -166,7 +183,7 @@ def _change(ctx: CliContext, message_id: int, as_json: bool, action: str) -> Non
             "pl": text(key, "pl", **{**fields, "status": _label(before.status, "pl")}),
             "en": text(key, "en", **{**fields, "status": _label(before.status, "en")}),
         }
-        _dump(data)
+        echo_json(data)
     else:
         click.echo(text(key, ctx.lang, **fields), err=not done)
     raise SystemExit(EXIT_OK if done else EXIT_FAILED)
@@ -187,7 +204,7 @@ def purge_cmd(ctx: CliContext, older_than: float, as_json: bool) -> None:
     """Remove sent, failed and cancelled messages older than DAYS."""
     count = Queue(ctx.home.queue_file).purge(older_than)
     if as_json:
-        _dump({"ok": True, "purged": count})
+        echo_json({"ok": True, "purged": count})
     else:
         click.echo(text("queue.cli.purged", ctx.lang, count=count))
 

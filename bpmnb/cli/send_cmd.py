@@ -13,10 +13,10 @@ from pathlib import Path
 import click
 
 from bpmnb import outbox, storage
-from bpmnb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliContext, pass_ctx
+from bpmnb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliContext, echo_json, pass_ctx
 from bpmnb.errors import BpmnbError, SettingsError
 from bpmnb.i18n import Lang, text
-from bpmnb.message import MAX_ATTACHMENT_BYTES, Attachment, MessageError
+from bpmnb.message import Attachment, MessageError, check_attachment_total
 from bpmnb.queue import Hold, QueuedMessage, Status
 from bpmnb.rules import Finding
 from bpmnb.settings import DeliveryComponent
@@ -27,13 +27,7 @@ def _attachments(files: tuple[str, ...]) -> list[Attachment]:
     together (the same rule and sentence as :func:`bpmnb.message.build`)."""
     paths = [Path(name) for name in files]
     total = sum(path.stat().st_size for path in paths)
-    if total > MAX_ATTACHMENT_BYTES:
-        raise MessageError(
-            "delivery.attachment_too_large",
-            "attachments",
-            size=f"{total / 1024 / 1024:.1f}",
-            limit=f"{MAX_ATTACHMENT_BYTES / 1024 / 1024:.0f}",
-        )
+    check_attachment_total(total)
     result = []
     for path in paths:
         ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -44,16 +38,12 @@ def _attachments(files: tuple[str, ...]) -> list[Attachment]:
 def _refuse(findings: list[Finding], message: str, as_json: bool, lang: Lang) -> None:
     """Report findings at their fields and exit 2."""
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "ok": False,
-                    "code": "INVALID_SETTINGS",
-                    "findings": [f.as_json() for f in findings],
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
+        echo_json(
+            {
+                "ok": False,
+                "code": "INVALID_SETTINGS",
+                "findings": [f.as_json() for f in findings],
+            }
         )
     else:
         click.echo(message, err=True)
@@ -186,7 +176,7 @@ def send_test(
         data = current.as_json()
         data["handed"] = handed
         data["ok"] = code == EXIT_OK
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        echo_json(data)
     else:
         if component is DeliveryComponent.WORKER and not wait:
             click.echo(text("queue.handed.worker", lang))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterable, Mapping
-from types import TracebackType
 
 import dns.flags
 import dns.message
@@ -22,10 +21,10 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-from tests.support.net import LOOPBACK
+from tests.support.net import LOOPBACK, Running
 
 
-class DnsServer:
+class DnsServer(Running):
     """``DnsServer({"example.com": [(10, "mx1.example.net")]})``; use as a
     context manager; ``.address`` is ``"127.0.0.1:PORT"``."""
 
@@ -49,16 +48,11 @@ class DnsServer:
     def address(self) -> str:
         return f"{LOOPBACK}:{self.port}"
 
-    def __enter__(self) -> DnsServer:
+    def start(self) -> DnsServer:
         self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         self._stop.set()
         self._thread.join(5)
         self._sock.close()

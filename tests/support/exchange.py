@@ -30,7 +30,7 @@ import jwt
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from tests.support.net import LOOPBACK, free_port, server_context
+from tests.support.net import LOOPBACK, Running, free_port, server_context
 
 HOSTNAME = "AM0PR02MB0000.eurprd02.prod.outlook.com"
 TokenCheck = Callable[[str, str], "str | None"]
@@ -163,7 +163,7 @@ class _Controller(Controller):
         return _ExchangeSMTP(self.handler, **self.SMTP_kwargs)
 
 
-class ExchangeEmulator:
+class ExchangeEmulator(Running):
     """smtp.office365.com's submission port, on 127.0.0.1 with STARTTLS.
 
     ``check(user, token) -> None | reason`` decides whether a bearer token is
@@ -206,9 +206,3 @@ class ExchangeEmulator:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
-
-    def __enter__(self) -> ExchangeEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -28,7 +28,7 @@ from pathlib import Path
 from bpmnb.errors import Code, Stage
 from bpmnb.settings import AccountSettings, Encryption
 from bpmnb.transport import Credential
-from tests.support.net import LOOPBACK, free_port, server_context, stranger_ca
+from tests.support.net import LOOPBACK, Running, free_port, server_context, stranger_ca
 
 LOGIN = "jan@example.com"
 PASSWORD = "Konwalia369!-planted"
@@ -64,7 +64,7 @@ class Seen:
     messages: list[bytes] = field(default_factory=list)
 
 
-class FaultServer:
+class FaultServer(Running):
     """An SMTP server with a scripted fault, on 127.0.0.1 and a free port."""
 
     def __init__(self, behaviour: Behaviour) -> None:
@@ -101,12 +101,6 @@ class FaultServer:
             asyncio.run_coroutine_threadsafe(_stop(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
-
-    def __enter__(self) -> FaultServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     async def _handle(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

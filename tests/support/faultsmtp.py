@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bpmnb.settings import AccountSettings, Encryption
-from tests.support.net import free_port
+from tests.support.net import Running, free_port
 
 _MSGID = re.compile(rb"^Message-ID:\s*(<[^>]+>)", re.IGNORECASE | re.MULTILINE)
 
@@ -52,7 +52,7 @@ class Script:
     messages_per_connection: int | None = None
 
 
-class FaultServer:
+class FaultServer(Running):
     """A scripted SMTP server on 127.0.0.1 (plain text, no AUTH)."""
 
     def __init__(self, script: Script | None = None) -> None:
@@ -84,12 +84,6 @@ class FaultServer:
             loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(10)
-
-    def __enter__(self) -> FaultServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()

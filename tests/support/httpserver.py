@@ -16,12 +16,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import defusedxml.ElementTree
 
-from tests.support.net import LOOPBACK
+from tests.support.net import LOOPBACK, Running
+
+# Thunderbird's ISP database (test data: read in place, never copied).
+ISPDB = Path(__file__).resolve().parents[3] / "shared" / "ispdb" / "xml"
 
 
 @dataclass
@@ -47,7 +49,7 @@ class Request:
     path: str  # with the query string
 
 
-class HttpServer:
+class HttpServer(Running):
     """``HttpServer({"/path": b"..."}, tls=context)`` as a context manager.
 
     Paths are matched without their query string; unknown paths get 404.
@@ -67,16 +69,11 @@ class HttpServer:
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://{LOOPBACK}:{self.port}"
 
-    def __enter__(self) -> HttpServer:
+    def start(self) -> HttpServer:
         self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)

@@ -37,7 +37,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.support.net import LOOPBACK, ca, ca_file, free_port, server_context
+from tests.support.net import LOOPBACK, Running, ca, ca_file, free_port, server_context
 
 EXCHANGE_RESOURCE = "https://outlook.office365.com"
 DELEGATED_RESOURCE = "https://outlook.office.com"
@@ -103,7 +103,7 @@ def make_certificate(directory: Path, name: str = "app") -> tuple[Path, str]:
     return path, cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303
 
 
-class IdentityEmulator:
+class IdentityEmulator(Running):
     """Entra ID for one tenant on ``https://127.0.0.1:<port>``.
 
     ``authority_host`` goes into ``settings.oauth.authority_host``; the CA
@@ -213,12 +213,6 @@ class IdentityEmulator:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> IdentityEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # --- tokens ---------------------------------------------------------------
 
     def mint(self, claims: dict[str, Any]) -> str:
@@ -227,47 +221,50 @@ class IdentityEmulator:
             claims, self._key, algorithm="RS256", headers={"kid": self._kid}
         )
 
-    def app_claims(self, app: App, *, now: float | None = None) -> dict[str, Any]:
+    def _claims(
+        self, app: App, resource: str, now: float | None, **own: Any
+    ) -> dict[str, Any]:
+        """The claims every Entra ID access token has, around ``own``."""
         moment = int((time.time() if now is None else now) + self.skew)
         tenant = self.token_tenant or self.tenant_id
         return {
-            "aud": self.audience or EXCHANGE_RESOURCE,
+            "aud": self.audience or resource,
             "iss": f"https://sts.windows.net/{tenant}/",
             "iat": moment,
             "nbf": moment,
             "exp": moment + self.lifetime,
             "tid": tenant,
             "appid": app.client_id,
-            "appidacr": "2" if app.certificate else "1",
-            "idtyp": "app",
-            "oid": app.object_id,
-            "sub": app.object_id,
-            "roles": list(app.roles),
+            **own,
             "ver": "1.0",
             "jti": secrets.token_hex(8),
         }
 
+    def app_claims(self, app: App, *, now: float | None = None) -> dict[str, Any]:
+        return self._claims(
+            app,
+            EXCHANGE_RESOURCE,
+            now,
+            appidacr="2" if app.certificate else "1",
+            idtyp="app",
+            oid=app.object_id,
+            sub=app.object_id,
+            roles=list(app.roles),
+        )
+
     def user_claims(
         self, app: App, user: User, *, now: float | None = None
     ) -> dict[str, Any]:
-        moment = int((time.time() if now is None else now) + self.skew)
-        tenant = self.token_tenant or self.tenant_id
-        return {
-            "aud": self.audience or DELEGATED_RESOURCE,
-            "iss": f"https://sts.windows.net/{tenant}/",
-            "iat": moment,
-            "nbf": moment,
-            "exp": moment + self.lifetime,
-            "tid": tenant,
-            "appid": app.client_id,
-            "oid": user.object_id,
-            "sub": user.object_id,
-            "upn": user.upn,
-            "unique_name": user.upn,
-            "scp": " ".join(app.scopes),
-            "ver": "1.0",
-            "jti": secrets.token_hex(8),
-        }
+        return self._claims(
+            app,
+            DELEGATED_RESOURCE,
+            now,
+            oid=user.object_id,
+            sub=user.object_id,
+            upn=user.upn,
+            unique_name=user.upn,
+            scp=" ".join(app.scopes),
+        )
 
     def _access(self, claims: dict[str, Any], scope: str) -> dict[str, Any]:
         with self._lock:
@@ -623,6 +620,31 @@ def office365_settings(
                 **oauth,
             },
         }
+    )
+
+
+def office365_on_sandbox(
+    box: Any,
+    emulator: IdentityEmulator,
+    app: App,
+    directory: Path,
+    login: str,
+    flow: str = "client_secret",
+) -> Any:
+    """:func:`office365_settings` delivering to the sandbox ``box``, with a
+    CA file (``directory/bundle.pem``) that trusts both it and ``emulator``."""
+    bundle = directory / "bundle.pem"
+    bundle.write_bytes(
+        box.ca_file.read_bytes() + emulator.ca_file(directory).read_bytes()
+    )
+    return office365_settings(
+        emulator,
+        app,
+        bundle,
+        login=login,
+        host=box.host,
+        port=box.starttls_port,
+        flow=flow,
     )
 
 

@@ -9,10 +9,29 @@ import socket
 import ssl
 from functools import cache
 from pathlib import Path
+from typing import Self
 
 import trustme
 
 LOOPBACK = "127.0.0.1"
+
+
+class Running:
+    """A test server used as a context manager: ``with Server(...) as s``
+    starts it and stops it however the block ends. Subclasses say how to
+    start (returning ``self``) and stop."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def free_port() -> int:

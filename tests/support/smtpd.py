@@ -24,7 +24,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from tests.support.net import LOOPBACK, free_port
+from tests.support.net import LOOPBACK, Running, free_port
 
 
 class Conn:
@@ -143,7 +143,7 @@ def xoauth2_auth(
     return run
 
 
-class ScriptedSmtp:
+class ScriptedSmtp(Running):
     """A scripted SMTP server on 127.0.0.1.
 
     ``replies`` overrides the reply to a command word (``"MAIL"``, ``"RCPT"``,
@@ -220,12 +220,6 @@ class ScriptedSmtp:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-
-    def __enter__(self) -> ScriptedSmtp:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- protocol ---------------------------------------------------------
 
