@@ -37,6 +37,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email import policy
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,8 @@ def template(home: Home) -> tuple[bytes, str]:
         body="Dokument FZ 5/2021 czeka na akceptację.\n" * 8,
     )
     mid = str(built["Message-ID"])
-    return built.as_bytes(), mid
+    # The bytes Queue.enqueue stores: SMTP policy, CRLF line ends.
+    return built.as_bytes(policy=policy.SMTP), mid
 
 
 def variants(raw: bytes, mid: str, n: int, tag: str) -> Iterator[tuple[bytes, str]]:

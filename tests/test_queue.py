@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -347,3 +348,71 @@ def test_last_error_hint_is_the_providers_when_settings_are_given() -> None:
         "pl": stored.hint("pl", settings=office365),
         "en": exact,
     }
+
+
+def test_enqueue_is_synced_and_status_updates_are_not(queue: Queue) -> None:
+    """Enqueue commits with synchronous=FULL (an id handed out survives a
+    power cut); the connection goes back to NORMAL for the worker's
+    per-message status updates, where a lost update means a resend."""
+    seen: list[str] = []
+    queue.enqueue(mail(1))
+    db = queue._local.db
+    db.set_trace_callback(seen.append)
+    try:
+        queue.enqueue(mail(2))
+        (claimed, _) = queue.claim("w", limit=2)
+        queue.mark_sent(claimed.id, "w", reply="250 OK", attempt=attempt())
+    finally:
+        db.set_trace_callback(None)
+    pragmas = [s for s in seen if "synchronous" in s]
+    assert pragmas == ["PRAGMA synchronous=FULL", "PRAGMA synchronous=NORMAL"]
+    assert seen.index(pragmas[0]) < seen.index("BEGIN IMMEDIATE")
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+
+
+def test_queue_show_gives_the_providers_hint(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from bpmnb import storage
+    from bpmnb.cli import main
+    from bpmnb.home import Home
+    from bpmnb.settings import AccountSettings
+
+    home = Home(tmp_path / "home").ensure()
+    settings = AccountSettings.model_validate(
+        {
+            "enabled": True,
+            "account_name": "Office 365",
+            "sender": "powiadomienia@contoso.onmicrosoft.com",
+            "host": "smtp.office365.com",
+            "port": 587,
+            "encryption": "starttls",
+            "login": "powiadomienia@contoso.onmicrosoft.com",
+            "password": "hasło-testowe",
+        }
+    )
+    storage.save(home, settings)
+    queue = Queue(home.queue_file)
+    queue_id = queue.enqueue(mail(1))
+    (claimed,) = queue.claim("w")
+    error = DeliveryError(
+        Code.AUTH_DISABLED,
+        stage=Stage.AUTH,
+        smtp_code=535,
+        smtp_reply="5.7.139 Authentication unsuccessful, SmtpClientAuthentication "
+        "is disabled for the Tenant.",
+    )
+    stored = LastError.from_error(error)
+    queue.mark_failed(claimed.id, "w", error=stored, attempt=attempt())
+    exact = stored.hint("en", settings=settings)
+    result = CliRunner().invoke(
+        main, ["--home", str(home.root), "--lang", "en", "queue", "show", str(queue_id)]
+    )
+    assert result.exit_code == 0, result.output
+    assert exact in result.output
+    result = CliRunner().invoke(
+        main, ["--home", str(home.root), "queue", "show", str(queue_id), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["last_error"]["hint"]["en"] == exact
