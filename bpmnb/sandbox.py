@@ -279,6 +279,34 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+async def read_xoauth2(server: SMTP, args: list[str]) -> tuple[str, str] | None:
+    """The login and bearer token of an AUTH XOAUTH2 exchange, or None when
+    the client sent something unreadable (already answered).
+
+    The initial response is ``user=<login>^Aauth=Bearer <token>^A^A`` in
+    base64 (Google's and Microsoft's XOAUTH2 SASL profile); it may come on
+    the AUTH line or after an empty ``334`` challenge.
+    """
+    if len(args) == 1:
+        blob = await server.challenge_auth("", encode_to_b64=False)
+        if not isinstance(blob, bytes):
+            return None
+    else:
+        try:
+            blob = base64.b64decode(args[1], validate=True)
+        except binascii.Error:
+            await server.push("501 5.5.2 Can't decode base64")
+            return None
+    fields = dict(
+        part.split("=", 1)
+        for part in blob.decode("utf-8", "replace").split("\x01")
+        if "=" in part
+    )
+    bearer = fields.get("auth", "")
+    token = bearer[7:] if bearer.lower().startswith("bearer ") else ""
+    return fields.get("user", ""), token
+
+
 class _OAuthHandler(_Handler):
     """Adds AUTH XOAUTH2 (Google/Microsoft SASL) checked by a validator.
 
@@ -291,24 +319,10 @@ class _OAuthHandler(_Handler):
         self.validator = validator
 
     async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
-        if len(args) == 1:
-            blob = await server.challenge_auth("", encode_to_b64=False)
-            if not isinstance(blob, bytes):
-                return AuthResult(success=False, handled=True)
-        else:
-            try:
-                blob = base64.b64decode(args[1], validate=True)
-            except binascii.Error:
-                await server.push("501 5.5.2 Can't decode base64")
-                return AuthResult(success=False, handled=True)
-        fields = dict(
-            part.split("=", 1)
-            for part in blob.decode("utf-8", "replace").split("\x01")
-            if "=" in part
-        )
-        login = fields.get("user", "")
-        bearer = fields.get("auth", "")
-        token = bearer[7:] if bearer.lower().startswith("bearer ") else ""
+        read = await read_xoauth2(server, args)
+        if read is None:
+            return AuthResult(success=False, handled=True)
+        login, token = read
         if token and self.validator(login, token):
             return AuthResult(
                 success=True, auth_data=LoginPassword(login.encode(), b"")

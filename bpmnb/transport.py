@@ -834,28 +834,7 @@ class SmtpSession:
         The sender is ``Sender`` or else ``From``; recipients are To, Cc and
         Bcc, and the Bcc header is removed before the message goes out.
         """
-        try:
-            result = self._send(message)
-        except DeliveryError as exc:
-            log.info(
-                "delivery via %s:%s failed: %s at %s%s",
-                self.settings.host,
-                self.settings.port,
-                exc.code,
-                exc.stage,
-                f" ({exc.smtp_code})" if exc.smtp_code else "",
-            )
-            raise
-        log.info(
-            "delivered %s via %s:%s to %d recipient(s), %d refused: %s",
-            result.message_id,
-            self.settings.host,
-            self.settings.port,
-            len(result.accepted),
-            len(result.refused),
-            result.smtp_code,
-        )
-        return result
+        return self._logged(lambda: self._send(message))
 
     def _send(self, message: EmailMessage) -> SendResult:
         if self._wire is None:
@@ -924,10 +903,16 @@ class SmtpSession:
         transaction fails before MAIL FROM is written, and what it raises
         propagates unchanged.
         """
-        try:
-            result = self._send_raw(
+        return self._logged(
+            lambda: self._send_raw(
                 data, sender, list(recipients), message_id, after_mail
             )
+        )
+
+    def _logged(self, send: Callable[[], SendResult]) -> SendResult:
+        """Run one transaction and log its outcome: one INFO line each."""
+        try:
+            result = send()
         except DeliveryError as exc:
             log.info(
                 "delivery via %s:%s failed: %s at %s%s",

@@ -19,8 +19,6 @@ Which of these it does is set by attributes, so one server serves every test.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import collections
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ import jwt
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from bpmnb.sandbox import read_xoauth2
 from tests.support.net import LOOPBACK, Running, free_port, server_context
 
 HOSTNAME = "AM0PR02MB0000.eurprd02.prod.outlook.com"
@@ -56,24 +55,10 @@ class _Handler:
         self.server = server
 
     async def auth_XOAUTH2(self, smtp: SMTP, args: list[str]) -> AuthResult:
-        if len(args) == 1:
-            blob = await smtp.challenge_auth("", encode_to_b64=False)
-            if not isinstance(blob, bytes):
-                return AuthResult(success=False, handled=True)
-        else:
-            try:
-                blob = base64.b64decode(args[1], validate=True)
-            except binascii.Error:
-                await smtp.push("501 5.5.2 Cannot Decode response")
-                return AuthResult(success=False, handled=True)
-        parts = dict(
-            p.split("=", 1)
-            for p in blob.decode("utf-8", "replace").split("\x01")
-            if "=" in p
-        )
-        user = parts.get("user", "")
-        bearer = parts.get("auth", "")
-        token = bearer[7:] if bearer.lower().startswith("bearer ") else ""
+        read = await read_xoauth2(smtp, args)
+        if read is None:
+            return AuthResult(success=False, handled=True)
+        user, token = read
         behaviour = self.server.behaviour
         if behaviour.smtp_auth_disabled:
             return _refuse(
