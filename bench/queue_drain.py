@@ -8,7 +8,10 @@ in ``--rounds`` interleaved rounds (the order changes each round):
 2. ``one connection``: a smtplib loop over one connection, sending the same
    bytes; the practical ceiling of a Python client;
 3. ``bpmnb worker``: enqueue N messages (one transaction, executemany), then
-   run ``bpmnb worker --once`` in a subprocess, what a user runs; its rate
+   run ``bpmnb worker --once`` in a subprocess, what a user runs (it
+   pipelines MAIL/RCPT/DATA, RFC 2920, as both servers advertise
+   PIPELINING; ``--no-pipelining`` makes it wait for each reply like the
+   references, which never pipeline); its rate
    is taken from the queue's own timestamps (first attempt to last
    acceptance; the rate with process start-up is shown too), its peak RSS
    is the ``VmHWM`` of its own address space, sampled until it exits.
@@ -247,6 +250,31 @@ def drain(
     }
 
 
+def file_create_us(directory: Path, n: int = 300) -> float:
+    """Microseconds to create, write and rename one small file in
+    ``directory``, as the sandbox does per message (Maildir tmp/ to new/):
+    shows how busy the disk was, which the sandbox's rate depends on."""
+    probe = Path(tempfile.mkdtemp(prefix="disk-probe-", dir=directory))
+    started = time.perf_counter()
+    for i in range(n):
+        fd = os.open(probe / f"t{i}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, b"x" * 800)
+        os.close(fd)
+        os.rename(probe / f"t{i}", probe / f"n{i}")
+    elapsed = time.perf_counter() - started
+    for i in range(n):
+        (probe / f"n{i}").unlink()
+    probe.rmdir()
+    return elapsed / n * 1e6
+
+
+def settle() -> None:
+    """Write out what the previous step left (the sandbox's deleted Maildir
+    files, the old queue) before the next measurement starts, so that no
+    measurement pays for the disk work of the one before it."""
+    os.sync()
+
+
 def median(values: list[float]) -> float:
     return float(statistics.median(values))
 
@@ -277,6 +305,12 @@ def main() -> None:
         default="sandbox",
         help="the bpmnb sandbox (aiosmtpd + Maildir) or bench/sink_smtp.py",
     )
+    parser.add_argument(
+        "--no-pipelining",
+        action="store_true",
+        help="run the worker with BPMNB_PIPELINING=0 (lock-step, for comparison); "
+        "the smtplib references never pipeline",
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
@@ -284,13 +318,17 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-queue-", dir=OUT))
     home = Home(root).ensure()
     os.environ["BPMNB_SECRET_BACKEND"] = "file"
+    if args.no_pipelining:
+        os.environ["BPMNB_PIPELINING"] = "0"  # inherited by the worker only
     ref_n = min(args.ref_n, args.n)
     results: dict[str, Any] = {
         "n": args.n,
         "ref_n": ref_n,
         "rounds": args.rounds,
         "server": args.server,
+        "worker_pipelining": not args.no_pipelining,
         "load_before": os.getloadavg(),
+        "file_create_us_before": file_create_us(root),
     }
     start = start_sandbox if args.server == "sandbox" else start_sink
     server, box = start(home)
@@ -320,16 +358,21 @@ def main() -> None:
             (run_worker, run_one, run_per),
             (run_one, run_worker, run_per),
         ]
+        # The sandbox's Maildir is emptied only at the end: deleting
+        # thousands of files just before a measurement slowed the sandbox's
+        # file creation during it (by about a third, whichever client was
+        # measured), which charged each step for the one before it.
         for index in range(args.rounds):
             for step in orders[index % len(orders)]:
+                settle()
                 step(str(index))
-                clear(home)
         for size in [int(s) for s in args.memory_n.split(",") if s.strip()]:
+            settle()
             memory.append(drain(home, variants(raw, mid, size, f"mem{size}"), size))
-            clear(home)
     finally:
         server.terminate()
         server.wait(30)
+        clear(home)
 
     rates = [w["rate"] for w in workers]
     results.update(
@@ -340,20 +383,25 @@ def main() -> None:
             "worker_rates": rates,
             "memory": memory,
             "load_after": os.getloadavg(),
+            "file_create_us_after": file_create_us(root),
         }
     )
     results["vs_ceiling_median"] = median(rates) / median(one)
     results["vs_ceiling_best"] = max(rates) / max(one)
     results["vs_per_message_median"] = median(rates) / median(per)
     results["vs_per_message_best"] = max(rates) / max(per)
-    out = args.json or OUT / f"queue_drain_{args.server}_{args.n}.json"
+    mode = "_lockstep" if args.no_pipelining else ""
+    out = args.json or OUT / f"queue_drain_{args.server}_{args.n}{mode}.json"
     out.write_text(json.dumps(results, indent=2))
 
     def show(values: list[float]) -> str:
         each = ", ".join(f"{v:.0f}" for v in values)
         return f"median {median(values):.0f}, best {max(values):.0f} msg/s ({each})"
 
-    print(f"server: {args.server}; {args.rounds} interleaved round(s)")
+    print(
+        f"server: {args.server}; {args.rounds} interleaved round(s); worker "
+        + ("lock-step (--no-pipelining)" if args.no_pipelining else "pipelining")
+    )
     print(f"message size: {results['message_bytes']} bytes")
     print(f"per-message smtplib ({ref_n} msgs): {show(per)}")
     print(f"one-connection smtplib ({args.n} msgs): {show(one)}")
@@ -372,6 +420,11 @@ def main() -> None:
     print(
         "load average before/after: "
         f"{results['load_before'][0]:.2f} / {results['load_after'][0]:.2f}"
+    )
+    print(
+        "file create+rename before/after (disk load): "
+        f"{results['file_create_us_before']:.0f} / "
+        f"{results['file_create_us_after']:.0f} us"
     )
     for row in memory:
         print(

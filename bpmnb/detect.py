@@ -33,7 +33,7 @@ from bpmnb import autoconfig
 from bpmnb.autoconfig import FetchError, HostMap
 from bpmnb.i18n import Lang, Msg, both, text
 from bpmnb.presets import OFFICE365_HOSTS, PRESETS, Preset, by_domain, by_host, by_mx
-from bpmnb.settings import AccountSettings, AuthMethod, Encryption
+from bpmnb.settings import AccountSettings, AuthMethod, Encryption, trim_pasted
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,19 @@ class Detection:
         }
 
 
+def clean_address(email: str) -> str:
+    """``email`` as pasted, reduced to the address: without the spaces and
+    invisible characters around it, a ``mailto:`` prefix, or the name of
+    ``Jan Kowalski <jan@wp.pl>``. Anything else is left for
+    :func:`split_address` to judge."""
+    value = str(trim_pasted(email))
+    if value.lower().startswith("mailto:"):
+        value = value[len("mailto:") :].split("?", 1)[0]
+    if value.endswith(">") and "<" in value:
+        value = value[value.rindex("<") + 1 : -1]
+    return str(trim_pasted(value))
+
+
 def split_address(email: str) -> tuple[str, str]:
     """(local part, domain in ASCII lower case) of ``email``.
 
@@ -170,10 +183,11 @@ def split_address(email: str) -> tuple[str, str]:
     that it can be looked up; raise :class:`AddressError` for anything that
     is not ``name@domain``.
     """
-    local, at, domain = email.strip().rpartition("@")
+    original, email = email, clean_address(email)
+    local, at, domain = email.rpartition("@")
     domain = domain.rstrip(".").lower()
     if not at or not local or "." not in domain or any(c.isspace() for c in email):
-        raise AddressError(email)
+        raise AddressError(original)
     try:
         domain = domain.encode("idna").decode("ascii")
     except UnicodeError as exc:

@@ -31,7 +31,7 @@ from typing import cast
 from bpmnb.errors import BpmnbError, Code, Stage
 from bpmnb.i18n import Lang, default_lang, text
 from bpmnb.settings import AccountSettings, Encryption
-from bpmnb.transport import Credential, TlsInfo, Transcript
+from bpmnb.transport import Credential, TlsInfo, Transcript, secret_forms
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +167,10 @@ class _Wire:
         self.sock: socket.socket = sock
         self.buf = b""
         self.transcript = transcript
+        # Before the greeting a line that is not SMTP means "not an SMTP
+        # server" (NO_GREETING); later it means the conversation broke.
+        self.greeted = False
+        self.secrets: list[str] = []
 
     def note(self, line: str) -> None:
         if self.transcript is not None:
@@ -205,11 +209,27 @@ class _Wire:
     def readline(self, deadline: float) -> bytes | None:
         while b"\n" not in self.buf:
             if len(self.buf) > 65536:
-                raise _Fault(Code.NO_GREETING, "line too long")
+                raise _Fault(self._garbled, "reply line longer than 64 KiB")
             if not self._fill(deadline):
                 return None
         line, _, self.buf = self.buf.partition(b"\n")
         return line.rstrip(b"\r")
+
+    def hide(self, secrets: list[str]) -> None:
+        """Mask ``secrets`` in every later server line: some servers echo
+        the AUTH argument they refused (its base64 or decoded)."""
+        self.secrets = [x for x in dict.fromkeys(secrets) if x]
+        # Longest first, so a secret inside a longer form is masked whole.
+        self.secrets.sort(key=len, reverse=True)
+
+    def _masked(self, line: str) -> str:
+        for secret in self.secrets:
+            line = line.replace(secret, MASK)
+        return line
+
+    @property
+    def _garbled(self) -> Code:
+        return Code.CONNECTION_DROPPED if self.greeted else Code.NO_GREETING
 
     def reply(self, deadline: float) -> tuple[int, list[str]]:
         """One (possibly multi-line) reply, RFC 5321 section 4.2.1.
@@ -221,12 +241,12 @@ class _Wire:
             raw = self.readline(deadline)
             if raw is None:
                 raise _Dropped("timeout")
-            line = raw.decode("utf-8", "replace")
+            line = self._masked(raw.decode("utf-8", "replace"))
             log.debug("S: %s", line)
             if self.transcript is not None:
                 self.transcript.server(line)
             if len(line) < 3 or not line[:3].isdigit():
-                raise _Fault(Code.NO_GREETING, f"not SMTP: {line[:60]!r}")
+                raise _Fault(self._garbled, f"not SMTP: {line[:60]!r}")
             lines.append(line[4:])
             if len(line) == 3 or line[3] != "-":
                 return int(line[:3]), lines
@@ -420,11 +440,11 @@ def speaks_tls(address: tuple[str, int], timeout: float) -> bool:
 
 
 def _local_name(sock: socket.socket) -> str:
-    """EHLO argument: our host name when it is a domain, else an address
-    literal (RFC 5321 4.1.4). No reverse lookup: ``getfqdn`` can hang."""
-    name = socket.gethostname()
-    if "." in name and name.isascii():
-        return name
+    """EHLO argument: an address literal (RFC 5321 4.1.4), as delivery
+    (:mod:`bpmnb.transport`) sends it, so a server that judges the EHLO
+    name judges the same one in the check. The machine's own name is not
+    used: it is often not a valid domain (``srv_bpm.firma.local`` has an
+    underscore) and ``getfqdn`` can hang."""
     try:
         address = str(sock.getsockname()[0])
     except OSError:
@@ -600,7 +620,17 @@ class _Checker:
             code = Code.NO_GREETING if implicit else Code.CONNECTION_DROPPED
             raise _Fault(code, "no TLS handshake reply") from exc
         except (ssl.SSLError, OSError) as exc:
-            code, reason = self._explain_tls(*classify_tls_error(exc), implicit)
+            code, reason = classify_tls_error(exc)
+            if code is Code.TLS_NOT_SPOKEN and not implicit:
+                # TLS_NOT_SPOKEN means "SSL/TLS chosen for a plain port". After
+                # STARTTLS's 220 the server (or a middlebox) kept talking plain
+                # text instead of starting the handshake (RFC 3207 section 4).
+                raise _Fault(
+                    Code.TLS_FAILED,
+                    "the server answered STARTTLS with 220 but did not start "
+                    f"TLS ({reason})",
+                ) from exc
+            code, reason = self._explain_tls(code, reason, implicit)
             raise _Fault(code, reason) from exc
         self.w.sock = tls
         self.encrypted = True
@@ -633,9 +663,23 @@ class _Checker:
             return code, reason
         self.tls = facts
         self.tls_verified = False
+        if code is Code.CERT_UNTRUSTED and "unable to get local issuer" in reason:
+            # Not self-signed, but its issuer is unknown: a public server that
+            # leaves its intermediate certificate out of the chain (browsers
+            # hide this by fetching it), or a company CA not given as ca_file.
+            reason += (
+                f" (issuer {facts.issuer or '?'} is not trusted here: the server "
+                "may not send its intermediate certificate, or a company CA "
+                "must be given as ca_file)"
+            )
+        names = " ".join(facts.san) or "-"
+        if code is Code.CERT_NAME_MISMATCH and not facts.san:
+            # RFC 6125 6.4.4: without subjectAltName only the CN is left,
+            # and it names another server (RFC 9525 drops even that).
+            names = "- (no subjectAltName; only the CN was compared)"
         return code, (
             f"{reason}; subject={facts.subject}, issuer={facts.issuer}, "
-            f"expires={facts.not_after}, names={' '.join(facts.san) or '-'}"
+            f"expires={facts.not_after}, names={names}"
         )
 
     def implicit_tls(self) -> str:
@@ -673,6 +717,7 @@ class _Checker:
                 pool.shutdown(wait=False)
         reply = _reply_text(code, lines)
         if code == 220:
+            self.w.greeted = True
             return reply
         if 400 <= code < 500:
             raise _Fault(Code.SERVER_BUSY, reply, code, reply)
@@ -688,8 +733,11 @@ class _Checker:
             lines = lines[:1]
         reply = _reply_text(code, lines)
         if code != 250:
+            # 4xx: try later. 5xx to EHLO and HELO alike: the server turns
+            # this client away (a blocked address, a refused name), as a 554
+            # greeting would (RFC 5321 3.1); the reply says why.
             raise _Fault(
-                Code.TEMPORARY_FAILURE if code < 500 else Code.CONNECTION_DROPPED,
+                Code.TEMPORARY_FAILURE if code < 500 else Code.CONNECT_REFUSED,
                 reply,
                 code,
                 reply,
@@ -709,7 +757,11 @@ class _Checker:
             raise _Fault(Code.STARTTLS_UNAVAILABLE, "STARTTLS not offered")
         code, reply = self._command("STARTTLS")
         if code != 220:
-            raise _Fault(Code.STARTTLS_UNAVAILABLE, reply, code, reply)
+            # RFC 3207 section 4: 454 "TLS not available due to temporary
+            # reason" is worth a retry; a 5xx refuses what was advertised.
+            temporary = 400 <= code < 500
+            fault = Code.TEMPORARY_FAILURE if temporary else Code.STARTTLS_UNAVAILABLE
+            raise _Fault(fault, reply, code, reply)
         if self.w.buf:
             # RFC 3207 section 5: nothing may follow 220 before the handshake.
             raise _Fault(Code.CONNECTION_DROPPED, "data injected after STARTTLS")
@@ -729,7 +781,11 @@ class _Checker:
         )
         if not any(m in self.mechs for m in wanted):
             offered = " ".join(self.mechs) or "none"
-            raise _Fault(Code.AUTH_UNAVAILABLE, f"offered: {offered}")
+            detail = f"offered: {offered}; needed: {' or '.join(wanted)}"
+            if not self.encrypted and "STARTTLS" in self.ext:
+                # RFC 3207 / 4954: many servers list AUTH only after STARTTLS.
+                detail += "; the server offers STARTTLS, AUTH may follow it"
+            raise _Fault(Code.AUTH_UNAVAILABLE, detail)
         return " ".join(self.mechs)
 
     def auth(self) -> str:
@@ -743,6 +799,7 @@ class _Checker:
             secret = cred.secret()
         except BpmnbError as exc:
             raise _Fault(exc.code, exc.detail or "") from None
+        self.w.hide(secret_forms(cred.login, secret))
         if cred.mechanism == "xoauth2":
             return self._auth_xoauth2(cred.login, secret)
         if "PLAIN" in self.mechs:
@@ -750,6 +807,10 @@ class _Checker:
                 "ascii"
             )
             code, reply = self._command(f"AUTH PLAIN {token}", f"AUTH PLAIN {MASK}")
+            if code == 334:
+                # RFC 4954 section 4: a server may ignore the initial response
+                # and ask with an empty challenge; it gets the same response.
+                code, reply = self._command(token, MASK)
             return self._auth_result(code, reply, "PLAIN")
         code, reply = self._command("AUTH LOGIN")
         for part in (cred.login, secret):
@@ -776,17 +837,48 @@ class _Checker:
             return f"{mechanism}: {reply}"
         raise _Fault(classify_auth_reply(code, reply, mechanism), reply, code, reply)
 
+    def _envelope(self, address: str, stage: Stage) -> str:
+        """``address`` as the envelope carries it: the domain in A-labels
+        (RFC 5891), as delivery writes it, so the check tests what is sent."""
+        from bpmnb import transport
+
+        rejected = Code.RECIPIENT_REJECTED
+        code = Code.SENDER_REJECTED if stage is Stage.MAIL_FROM else rejected
+        try:
+            envelope = transport.envelope_address(address)
+        except ValueError as exc:
+            raise _Fault(code, str(exc)) from exc
+        if not envelope.isascii() and "SMTPUTF8" not in self.ext:
+            raise _Fault(
+                code,
+                f"{address}: a non-ASCII local part needs SMTPUTF8 (RFC 6531), "
+                "which the server does not offer",
+            )
+        return envelope
+
     def mail_from(self) -> str:
         sender = self.settings.sender or (
             self.credential.login if self.credential else ""
         )
-        code, reply = self._command(f"MAIL FROM:<{sender}>")
+        envelope = self._envelope(sender, Stage.MAIL_FROM) if sender else ""
+        rcpt_local = (self.rcpt or "").rpartition("@")[0]
+        utf8 = not envelope.isascii() or not rcpt_local.isascii()
+        params = " SMTPUTF8" if utf8 and "SMTPUTF8" in self.ext else ""
+        code, reply = self._command(f"MAIL FROM:<{envelope}>{params}")
+        if code == 530:
+            # RFC 4954 section 6: "530 5.7.0 Authentication required" (Office
+            # 365: 5.7.57 "Client not authenticated"); Gmail says "Must issue
+            # a STARTTLS command first". Not the sender's fault either way.
+            wants_tls = not self.encrypted and "STARTTLS" in reply.upper()
+            fault = Code.PLAINTEXT_REFUSED if wants_tls else Code.AUTH_FAILED
+            raise _Fault(fault, reply, code, reply)
         if code != 250:
             raise _Fault(_envelope_code(code, Stage.MAIL_FROM), reply, code, reply)
         return reply
 
     def rcpt_to(self) -> str:
-        code, reply = self._command(f"RCPT TO:<{self.rcpt}>")
+        envelope = self._envelope(self.rcpt or "", Stage.RCPT_TO)
+        code, reply = self._command(f"RCPT TO:<{envelope}>")
         if code not in (250, 251):
             raise _Fault(_envelope_code(code, Stage.RCPT_TO), reply, code, reply)
         return reply

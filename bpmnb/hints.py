@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bpmnb import presets
-from bpmnb.errors import BpmnbError, Code
+from bpmnb.errors import BpmnbError, Code, Stage
 from bpmnb.i18n import Lang, default_lang, text
 from bpmnb.settings import AccountSettings
 
@@ -50,9 +50,13 @@ def _code_of(error_or_code: BpmnbError | Code | str | _HasCode) -> Code:
 
 
 def provider_hints(
-    code: Code, settings: AccountSettings | None, lang: Lang
+    code: Code,
+    settings: AccountSettings | None,
+    lang: Lang,
+    stage: Stage | None = None,
 ) -> list[str]:
-    """Provider-specific advice for ``code`` (may be empty)."""
+    """Provider-specific advice for ``code`` (may be empty); ``stage`` is
+    where it happened, when known."""
     out: list[str] = []
     preset = provider_of(settings)
     key = preset.key if preset is not None else None
@@ -67,9 +71,13 @@ def provider_hints(
             out.append(text("diagnosis.provider.office365_smtp_auth", lang))
         if code is Code.SENDER_REJECTED:
             out.append(text("diagnosis.provider.office365_send_as", lang))
+    # A server that answered (a 5xx greeting or EHLO refusal) is reachable:
+    # opening the port would not help.
+    answered = code is Code.CONNECT_REFUSED and stage in (Stage.GREETING, Stage.EHLO)
     if (
         settings is not None
         and code in _PORT_CODES
+        and not answered
         and settings.port not in presets.CLOUD_OPEN_PORTS
     ):
         out.append(port_request(settings, lang))
@@ -123,6 +131,8 @@ def hint_for(
         if exact:
             parts.append(exact)
     if not parts:
-        parts.extend(provider_hints(code, settings, lang))
+        stage = getattr(error_or_code, "stage", None)
+        stage = stage if isinstance(stage, Stage) else None
+        parts.extend(provider_hints(code, settings, lang, stage))
     parts.append(text(f"diagnosis.{code}.hint", lang))
     return "\n".join(parts)

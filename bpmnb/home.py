@@ -24,7 +24,9 @@ class Home:
     def resolve(cls, override: str | os.PathLike[str] | None = None) -> Home:
         if override is not None:
             return cls(Path(override).expanduser().resolve())
-        env = os.environ.get("BPMNB_HOME")
+        # A blank value (an unset shell variable in quotes) means "not set",
+        # never the current directory.
+        env = os.environ.get("BPMNB_HOME", "").strip()
         if env:
             return cls(Path(env).expanduser().resolve())
         return cls(Path(platformdirs.user_data_dir("bpmnb", appauthor=False)))

@@ -23,7 +23,7 @@ from email.utils import formatdate, getaddresses, make_msgid
 import email_validator
 
 from bpmnb.errors import BpmnbError, Code, Stage
-from bpmnb.i18n import Lang, Msg, both, default_lang
+from bpmnb.i18n import Lang, Msg, default_lang, text
 from bpmnb.rules import Finding
 from bpmnb.settings import AccountSettings
 
@@ -32,6 +32,11 @@ MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 messages over 20-25 MB, and base64 adds a third)."""
 
 _FORBIDDEN = ("\r", "\n", "\0")
+# Also line breaks to ``str.splitlines`` (which the email package folds
+# with) and the other control characters RFC 5322 does not allow in a header
+# (section 2.2: printable characters and white space only); TAB is white space.
+_LINE_BREAKS = frozenset("\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+_CONTROLS = frozenset(chr(c) for c in range(0x20) if c != 0x09) | {"\x7f"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,17 @@ class Attachment:
     filename: str
     content: bytes
     content_type: str = "application/octet-stream"
+
+
+def _field_label(field: str, lang: Lang) -> str:
+    """The label the user sees for ``field``: the settings form's label for
+    settings fields, the test-message section's for the rest."""
+    from bpmnb.catalog import CATALOG
+
+    for key in (f"field.{field}", f"ui.test.{field}", f"ui.test.{field[:-1]}"):
+        if key in CATALOG:
+            return CATALOG[key].get(lang)
+    return field
 
 
 class MessageError(BpmnbError, ValueError):
@@ -54,7 +70,10 @@ class MessageError(BpmnbError, ValueError):
     ) -> None:
         self.key = key
         self.field = field
-        self.text: Msg = both(key, field=field, **fields)
+        self.text = Msg(
+            text(key, "pl", field=_field_label(field, "pl"), **fields),
+            text(key, "en", field=_field_label(field, "en"), **fields),
+        )
         # ``reason`` is a library's English explanation: kept for the record
         # (detail), not mixed into the bilingual sentence.
         self.reason = reason
@@ -80,8 +99,27 @@ class MessageError(BpmnbError, ValueError):
 
 
 def _refuse_injection(field: str, value: str) -> None:
-    if any(char in value for char in _FORBIDDEN):
+    if any(char in value for char in _FORBIDDEN) or not _LINE_BREAKS.isdisjoint(value):
         raise MessageError("delivery.header_injection", field)
+    if not _CONTROLS.isdisjoint(value):
+        raise MessageError("delivery.control_character", field)
+
+
+def _unquoted(local_part: str) -> str:
+    """A quoted local part (RFC 5321 4.1.2 Quoted-string) without its quotes
+    and backslash escapes: ``Address`` quotes it again when it writes it."""
+    if len(local_part) >= 2 and local_part[0] == local_part[-1] == '"':
+        inner = local_part[1:-1]
+        out: list[str] = []
+        escaped = False
+        for char in inner:
+            if char == "\\" and not escaped:
+                escaped = True
+                continue
+            out.append(char)
+            escaped = False
+        return "".join(out)
+    return local_part
 
 
 def _address(
@@ -91,26 +129,71 @@ def _address(
     _refuse_injection(name_field or field, display_name)
     _refuse_injection(field, value)
     try:
+        # Quoted local parts ("jan kowalski"@firma.pl) are legal (RFC 5321
+        # 4.1.2), if rare; refusing them would refuse a real recipient.
         valid = email_validator.validate_email(
-            value, check_deliverability=False, allow_smtputf8=True
+            value,
+            check_deliverability=False,
+            allow_smtputf8=True,
+            allow_quoted_local=True,
         )
     except email_validator.EmailNotValidError as exc:
         raise MessageError(
             "delivery.invalid_address", field, address=value, reason=str(exc)
         ) from exc
     domain = valid.ascii_domain or valid.domain
-    return Address(display_name=display_name, username=valid.local_part, domain=domain)
+    local = _unquoted(valid.local_part)
+    return Address(display_name=display_name, username=local, domain=domain)
+
+
+def _list_items(value: str) -> list[str]:
+    """The non-blank items of an address list (RFC 5322 3.4), split at commas
+    outside quoted strings, comments and angle brackets."""
+    items: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
+    depth = angle = 0
+    for char in value:
+        if escaped:
+            escaped = False
+        elif char == "\\" and (quoted or depth):
+            escaped = True
+        elif char == '"' and not depth:
+            quoted = not quoted
+        elif not quoted:
+            if char == "(":
+                depth += 1
+            elif char == ")" and depth:
+                depth -= 1
+            elif char == "<" and not depth:
+                angle += 1
+            elif char == ">" and angle and not depth:
+                angle -= 1
+            elif char in ",;" and not (depth or angle):
+                items.append("".join(current))
+                current = []
+                continue
+        current.append(char)
+    items.append("".join(current))
+    return [item for item in items if item.strip()]
 
 
 def _recipients(to: str | Sequence[str]) -> list[Address]:
     values = [to] if isinstance(to, str) else list(to)
     for value in values:
         _refuse_injection("to", value)
-    found = [
-        _address("to", addr, name)
-        for name, addr in getaddresses(values)
-        if addr or name
-    ]
+    found: list[Address] = []
+    for value in values:
+        for piece in _list_items(value):
+            parsed = [(n, a) for n, a in getaddresses([piece]) if n or a]
+            if len(parsed) != 1 or not parsed[0][1]:
+                # getaddresses turns "jan@" into ("", ""), which would drop
+                # the recipient silently and send to the others only.
+                raise MessageError(
+                    "delivery.invalid_address", "to", address=piece.strip()
+                )
+            name, addr = parsed[0]
+            found.append(_address("to", addr, name))
     if not found:
         raise MessageError("delivery.no_recipient", "to")
     return found
@@ -122,6 +205,17 @@ def _message_id(given: str | None, domain: str) -> str:
     _refuse_injection("message_id", given)
     given = given.strip()
     return given if given.startswith("<") else f"<{given}>"
+
+
+def _is_utf8(content: bytes) -> bool:
+    """Non-ASCII bytes that are valid UTF-8."""
+    if content.isascii():
+        return False
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def check_attachment_total(total: int) -> None:
@@ -188,10 +282,16 @@ def build(
         maintype, _, subtype = content_type.partition("/")
         if not maintype or not subtype:
             maintype, subtype = "application", "octet-stream"
+        params: dict[str, str] = {}
+        if maintype == "text" and _is_utf8(attachment.content):
+            # RFC 2046 4.1.2: text without a charset is US-ASCII; a UTF-8
+            # .txt or .csv with Polish letters would be shown garbled.
+            params["charset"] = "utf-8"
         message.add_attachment(
             attachment.content,
             maintype=maintype,
             subtype=subtype,
             filename=attachment.filename,
+            params=params,
         )
     return message

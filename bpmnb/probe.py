@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 
 from bpmnb import diagnosis
 from bpmnb.errors import Code, Stage
@@ -39,6 +40,9 @@ COMBINATIONS: tuple[tuple[str, Encryption], ...] = (
 
 DEFAULT_TIMEOUT = 1.5
 
+# For a target that names its port ("host:port"): what to try on it.
+_GIVEN_PORT_ORDER = (Encryption.SSL, Encryption.STARTTLS, Encryption.NONE)
+
 
 @dataclass(frozen=True)
 class ProbeResult:
@@ -57,6 +61,8 @@ class ProbeResult:
     ms: float
     rank: int
     detail: str = ""
+    # False when ``tls`` describes a certificate that was refused (CERT_*).
+    tls_verified: bool = True
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -75,6 +81,7 @@ class ProbeResult:
                     "subject": self.tls.subject,
                     "issuer": self.tls.issuer,
                     "not_after": self.tls.not_after,
+                    "verified": self.tls_verified,
                 }
                 if self.tls
                 else None
@@ -85,11 +92,41 @@ class ProbeResult:
         }
 
 
+def split_target(target: str) -> tuple[str, int | None]:
+    """``host:port`` (or ``[IPv6]:port``) into the host and the port; any
+    other target (a host, a bare IPv6 address, an e-mail address) has none.
+
+    Users paste "smtp.firma.pl:587" from their old mail program; trying
+    that name in DNS would only say DNS_FAILED.
+    """
+    target = target.strip()
+    if "@" in target:
+        return target, None
+    if target.startswith("["):
+        host, bracket, rest = target[1:].partition("]")
+        if bracket and rest.startswith(":") and _port(rest[1:]) is not None:
+            return host, _port(rest[1:])
+        return (host if bracket and not rest else target), None
+    host, colon, number = target.rpartition(":")
+    if colon and ":" not in host and _port(number) is not None:
+        return host, _port(number)
+    return target, None
+
+
+def _port(number: str) -> int | None:
+    if number.isascii() and number.isdigit() and 0 < int(number) < 65536:
+        return int(number)
+    return None
+
+
 def candidate_hosts(target: str) -> list[str]:
     """The host itself, or smtp.D, mail.D, D for an address ``x@D``."""
-    target = target.strip().rstrip(".")
+    target = split_target(target)[0].strip().rstrip(".")
     if "@" not in target:
         return [target]
+    if "<" in target or target.lower().startswith("mailto:"):
+        # "Jan Kowalski <jan@firma.pl>" pasted from a mail program.
+        target = parseaddr(target.removeprefix("mailto:"))[1] or target
     domain = target.rpartition("@")[2].lower()
     return [f"smtp.{domain}", f"mail.{domain}", domain]
 
@@ -123,6 +160,7 @@ def _try(
         ms=ms,
         rank=rank,
         detail=report.smtp_reply or report.detail or "",
+        tls_verified=report.tls_verified,
     )
 
 
@@ -137,7 +175,8 @@ def probe(
     """Try the usual combinations concurrently; the working ones, best first.
 
     ``ports`` maps a role (``submissions``, ``submission``, ``smtp``) to
-    another port number; ``include_failed`` also returns the attempts that
+    another port number; a target ``host:port`` tries only that port, with
+    SSL/TLS, STARTTLS and plain text; ``include_failed`` also returns the attempts that
     failed (after the working ones), each with its code.
     """
     numbers = {**DEFAULT_PORTS, **(ports or {})}
@@ -145,7 +184,14 @@ def probe(
     if unknown:
         raise ValueError(f"unknown port roles: {sorted(unknown)}")
     jobs: list[tuple[str, int, str, Encryption, int]] = []
+    _, given = split_target(target)
     for h_index, host in enumerate(candidate_hosts(target)):
+        if given is not None:
+            # One port named by the user: every encryption on it, best first.
+            role = next((r for r, n in DEFAULT_PORTS.items() if n == given), "given")
+            for c_index, encryption in enumerate(_GIVEN_PORT_ORDER):
+                jobs.append((host, given, role, encryption, c_index * 100 + h_index))
+            continue
         for c_index, (role, encryption) in enumerate(COMBINATIONS):
             rank = c_index * 100 + h_index
             jobs.append((host, numbers[role], role, encryption, rank))

@@ -23,6 +23,7 @@ import re
 import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
 
@@ -34,6 +35,7 @@ from bpmnb import presets
 from bpmnb.i18n import Lang, Msg, text
 from bpmnb.presets import Preset
 from bpmnb.settings import (
+    INVISIBLE,
     AccountSettings,
     AuthMethod,
     DeliveryComponent,
@@ -69,7 +71,13 @@ _OAUTH_LINE_FIELDS: tuple[str, ...] = (
     "send_as",
     "authority_host",
 )
-_CONTROL = re.compile(r"[\r\n\x00]")
+# Also the other control characters RFC 5322 (section 2.2) does not allow in
+# a header, and what Python's email package folds lines at (U+0085, U+2028,
+# U+2029): bpmnb.message refuses them when sending, so the form names them
+# at their field when saving. TAB is white space and allowed.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+# Free text where a joiner may be meant (emoji sequences, some scripts).
+_NAME_FIELDS: tuple[str, ...] = ("account_name", "display_name")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _HOST_LABEL = re.compile(r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?")
 _APP_PASSWORD = re.compile(r"[a-z]{16}")
@@ -171,7 +179,10 @@ def _from_pydantic(error: ErrorDetails) -> Finding:
     loc = [str(part) for part in error["loc"]]
     field = ".".join(loc) if loc else None
     kind = error["type"]
-    value = _shown(error.get("input"))
+    given = error.get("input")
+    value: str | Msg = (
+        Msg("nic", "nothing") if isinstance(given, str) and not given else _shown(given)
+    )
     if kind == "extra_forbidden":
         nested = len(loc) > 1
         return _finding(
@@ -278,9 +289,12 @@ def normalize_app_password(value: str) -> str:
 
     Google displays app passwords as four groups of four letters; the groups
     are for reading only, so spaces (and non-breaking spaces copied from a
-    web page) are removed.
+    web page), invisible characters and the dashes some password managers
+    put between the groups are removed.
     """
-    return "".join(value.split())
+    return "".join(
+        ch for ch in value if not ch.isspace() and ch not in INVISIBLE and ch != "-"
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -308,7 +322,7 @@ def _address_problem(value: str) -> str | None:
     try:
         # No DNS lookups here (check_deliverability=False): rules must work
         # offline; internationalised domains (IDNA) are accepted.
-        validate_email(value, check_deliverability=False)
+        validate_email(value, check_deliverability=False, allow_quoted_local=True)
     except EmailNotValidError:
         return "rules.address_invalid"
     return None
@@ -413,19 +427,30 @@ def port_request(settings: AccountSettings, lang: Lang) -> str:
 def _header_safety(settings: AccountSettings) -> tuple[list[Finding], set[str]]:
     findings: list[Finding] = []
     tainted: set[str] = set()
-    for name in _LINE_FIELDS:
-        value = getattr(settings, name)
-        if isinstance(value, str) and _CONTROL.search(value):
-            findings.append(
-                _finding(name, "error", "rules.control_chars", label=label(name))
-            )
-            tainted.add(name)
-    for name in _OAUTH_LINE_FIELDS:
-        value = getattr(settings.oauth, name)
-        if isinstance(value, str) and _CONTROL.search(value):
-            field = f"oauth.{name}"
+    values = [(name, getattr(settings, name)) for name in _LINE_FIELDS] + [
+        (f"oauth.{name}", getattr(settings.oauth, name)) for name in _OAUTH_LINE_FIELDS
+    ]
+    for field, value in values:
+        if not isinstance(value, str):
+            continue
+        if _CONTROL.search(value):
             findings.append(
                 _finding(field, "error", "rules.control_chars", label=label(field))
+            )
+            tainted.add(field)
+        elif field not in _NAME_FIELDS and (
+            hidden := next((ch for ch in value if ch in INVISIBLE), None)
+        ):
+            # Copied from a web page: the value looks right on screen, yet
+            # DNS, the server or the address parser would see another one.
+            findings.append(
+                _finding(
+                    field,
+                    "error",
+                    "rules.invisible_char",
+                    label=label(field),
+                    code=f"U+{ord(hidden):04X}",
+                )
             )
             tainted.add(field)
     return findings, tainted
@@ -446,8 +471,23 @@ def _check_addresses(settings: AccountSettings, tainted: set[str]) -> list[Findi
             continue
         key = _address_problem(value)
         if key:
+            # "Jan Kowalski <jan@wp.pl>" pasted from a mail client: show the
+            # address to keep, not an example.
+            bare = parseaddr(value)[1]
+            address = (
+                _shown(bare)
+                if "@" in bare
+                else Msg("np. jan@firma.pl", "e.g. jan@example.com")
+            )
             findings.append(
-                _finding(field, "error", key, label=label(field), value=_shown(value))
+                _finding(
+                    field,
+                    "error",
+                    key,
+                    label=label(field),
+                    value=_shown(value),
+                    address=address,
+                )
             )
     return findings
 

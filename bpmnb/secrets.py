@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol, get_args
 
 from bpmnb.errors import KeyedError, SecretStoreError
+from bpmnb.files import locked as _locked
 from bpmnb.files import remove_stale_temporaries, write_atomic
 from bpmnb.home import Home
 from bpmnb.i18n import Lang, default_lang, text
@@ -55,6 +56,10 @@ class StoreError(KeyedError, SecretStoreError):
     """A secret store problem explained by a ``storage.`` catalogue key."""
 
 
+class StoreWriteError(StoreError, OSError):
+    """The system refused to write the secrets file; still an OSError."""
+
+
 def _check_name(name: str) -> None:
     if name not in SECRET_NAMES:
         raise ValueError(
@@ -64,23 +69,6 @@ def _check_name(name: str) -> None:
 
 # --------------------------------------------------------------------------
 # The 0600 file
-
-
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    """Serialise read-modify-write of the secrets file between processes."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows has no fcntl
-        yield
-        return
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 class FileStore:
@@ -139,22 +127,36 @@ class FileStore:
 
     def set(self, name: SecretName, value: str) -> None:
         _check_name(name)
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with _locked(self._lock_path()):
-            data = self._read()
-            data[name] = value
-            self._write(data)
+        with self._writing():
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with _locked(self._lock_path()):
+                data = self._read()
+                data[name] = value
+                self._write(data)
         log.debug("stored secret %s in %s", name, self.path)
 
     def delete(self, name: SecretName) -> None:
         _check_name(name)
         if not self.path.exists():
             return
-        with _locked(self._lock_path()):
+        with self._writing(), _locked(self._lock_path()):
             data = self._read()
             if data.pop(name, None) is not None:
                 self._write(data)
         log.debug("deleted secret %s from %s", name, self.path)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """An OS refusal (read-only directory, full disk) as a StoreError
+        naming the file; the exception never holds the secret."""
+        try:
+            yield
+        except OSError as exc:
+            raise StoreWriteError(
+                "storage.secrets_unwritable",
+                file=self.path,
+                reason=exc.strerror or type(exc).__name__,
+            ) from None
 
 
 # --------------------------------------------------------------------------

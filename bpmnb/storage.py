@@ -9,10 +9,11 @@ half-written file. A damaged file is reported, never silently replaced.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from pydantic import SecretStr
 
 from bpmnb import rules
 from bpmnb.errors import KeyedError, SettingsError
-from bpmnb.files import remove_stale_temporaries, write_atomic
+from bpmnb.files import locked, remove_stale_temporaries, write_atomic
 from bpmnb.home import Home
 from bpmnb.i18n import Lang, default_lang, text
 from bpmnb.presets import by_host
@@ -31,10 +32,18 @@ from bpmnb.settings import AccountSettings, AuthMethod
 log = logging.getLogger(__name__)
 
 FORMATS = (".json", ".toml")
+MAX_FILE_BYTES = 1_000_000
+"""Settings are a few hundred bytes; a bigger file is the wrong file."""
 
 
 class StorageError(KeyedError):
     """A settings file cannot be read or written; names the file."""
+
+
+class StorageWriteError(StorageError, OSError):
+    """The system refused to write a settings file (read-only directory, full
+    disk): explained like every :class:`StorageError`, and still an
+    :class:`OSError` for callers that handle those."""
 
 
 class SettingsFileError(SettingsError):
@@ -68,23 +77,30 @@ def _read_mapping(path: Path, *, missing_ok: bool = False) -> dict[str, Any] | N
             "storage.unknown_format", file=path, formats=", ".join(FORMATS)
         )
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise StorageError(
+                "storage.too_large", file=path, size=size, limit=MAX_FILE_BYTES
+            )
         raw = path.read_bytes()
     except FileNotFoundError:
         if missing_ok:
             return None
-        raise StorageError(
-            "storage.unreadable", file=path, reason="not found"
-        ) from None
+        raise StorageError("storage.not_found", file=path) from None
     except OSError as exc:
         raise StorageError(
             "storage.unreadable", file=path, reason=exc.strerror
         ) from None
+    if not raw.strip():
+        raise StorageError("storage.empty", file=path)
     try:
         data: Any
+        # utf-8-sig: Windows editors (Notepad) save UTF-8 with a byte order
+        # mark, which JSON and TOML parsers refuse; it carries no meaning.
         if suffix == ".toml":
-            data = tomllib.loads(raw.decode("utf-8"))
+            data = tomllib.loads(raw.decode("utf-8-sig"))
         else:
-            data = json.loads(raw.decode("utf-8"))
+            data = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise StorageError("storage.corrupt", file=path, reason="not UTF-8") from None
     except json.JSONDecodeError as exc:
@@ -123,6 +139,19 @@ def load(home: Home) -> AccountSettings | None:
     return settings
 
 
+@contextlib.contextmanager
+def editing(home: Home) -> Iterator[None]:
+    """Hold the settings of ``home`` for a load-change-save, so two processes
+    changing different fields at once both keep their change (each file is
+    whole anyway: see :func:`save`). A home that does not exist yet has
+    nothing to protect and is not created for the lock."""
+    if not home.root.is_dir():
+        yield
+        return
+    with locked(home.root / ".settings.lock"):
+        yield
+
+
 def _prepared_password(settings: AccountSettings) -> str | None:
     """The password to store, if the settings carry one worth storing."""
     if settings.password is None or settings.auth is not AuthMethod.PASSWORD:
@@ -157,12 +186,57 @@ def save(
     problems = rules.errors(findings)
     if problems:
         raise SettingsError(problems)
-    home.ensure()
+    try:
+        home.ensure()
+    except OSError as exc:
+        raise StorageWriteError(
+            "storage.unwritable", file=home.root, reason=exc.strerror or exc
+        ) from None
+    previous: str | None = None
     if password is not None:
         store = store or open_store(home)
+        previous = store.get("password")
         store.set("password", password)
-    _write_json(home.settings_file, settings.public_dict())
+    try:
+        _keep_damaged(home.settings_file)
+        _write_json(home.settings_file, settings.public_dict())
+    except OSError as exc:
+        if password is not None and store is not None:
+            # Settings and password change together or not at all: the old
+            # settings stay, so the old password goes back beside them.
+            with contextlib.suppress(Exception):
+                if previous is None:
+                    store.delete("password")
+                else:
+                    store.set("password", previous)
+        raise StorageWriteError(
+            "storage.unwritable", file=home.settings_file, reason=exc.strerror or exc
+        ) from None
     log.info("saved settings to %s", home.settings_file)
+
+
+def _keep_damaged(path: Path) -> None:
+    """Copy a settings file that cannot be read to ``<name>.damaged`` before
+    it is replaced: the user was told "nothing was overwritten", and whatever
+    they may still want from it stays on disk. A file that may hold a
+    password is not copied: a second copy of a secret is worse than none."""
+    try:
+        data = _read_mapping(path, missing_ok=True)
+    except StorageError:
+        damaged = True
+    else:
+        damaged = data is not None and rules.parse(data)[0] is None
+    if not damaged:
+        return
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return
+    if b"password" in raw or b"secret" in raw:
+        return
+    backup = path.with_name(path.name + ".damaged")
+    write_atomic(backup, raw, mode=0o600)
+    log.warning("kept the damaged settings file as %s", backup)
 
 
 def _write_json(path: Path, data: Mapping[str, object], mode: int = 0o600) -> None:
@@ -246,7 +320,7 @@ def export(home: Home, path: Path) -> None:
     try:
         write_atomic(path, payload.encode("utf-8"), mode=0o644)
     except OSError as exc:
-        raise StorageError(
+        raise StorageWriteError(
             "storage.unwritable", file=path, reason=exc.strerror
         ) from None
 
@@ -284,6 +358,9 @@ def import_(
     ]
     settings, findings = rules.parse(data)
     if settings is None or secret_problems:
+        if settings is None:
+            # Every problem of the file at once, not one per attempt.
+            findings = rules.errors(rules.review(data, password_stored=True)[1])
         raise SettingsFileError(path, secret_problems + findings)
     if isinstance(password, str) and password:
         settings.password = SecretStr(password)

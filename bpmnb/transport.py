@@ -15,6 +15,10 @@ falls back to plain text silently. Here:
 * each failure becomes a :class:`~bpmnb.errors.DeliveryError` with a
   :class:`~bpmnb.errors.Code`, the :class:`~bpmnb.errors.Stage` it happened
   at and the server's reply;
+* when the server advertises PIPELINING (RFC 2920) after TLS, a mail
+  transaction writes MAIL FROM, RCPT TO and DATA at once and then reads
+  the replies, saving two round trips per message; EHLO, STARTTLS and AUTH
+  are never pipelined, and ``BPMNB_PIPELINING=0`` turns it off;
 * the conversation is kept in a :class:`Transcript` with AUTH payloads
   masked and the message body left out, and logged at DEBUG.
 
@@ -30,10 +34,12 @@ import copy
 import functools
 import json
 import logging
+import os
 import re
 import smtplib
 import socket
 import ssl
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -65,6 +71,11 @@ _TLS_PROBE_SECONDS = 0.75
 _X509_CERT_HAS_EXPIRED = 10
 _X509_HOSTNAME_MISMATCH = 62
 _X509_IP_ADDRESS_MISMATCH = 64
+
+# RFC 2920 section 3.1: a client that does not read replies while it writes
+# must keep each pipelined group within the TCP window (usually 4K octets,
+# the RFC says), or client and server can block each other.
+PIPELINE_WINDOW = 4096
 
 
 @dataclass(frozen=True)
@@ -177,6 +188,44 @@ _VERBS = frozenset(
 )
 
 
+class _ReplyReader:
+    """Reads reply lines from the socket with one deadline for a whole reply.
+
+    smtplib's timeout applies to each ``recv``, so a server that dribbles a
+    byte just often enough (a tarpit; RFC 5321 section 4.5.3.2 lets servers
+    be slow, not endless) would hold the client forever. Here every reply
+    must be complete within the settings' timeout.
+    """
+
+    def __init__(self, sock: socket.socket, timeout: float) -> None:
+        self.sock = sock
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.buffer = b""
+
+    def readline(self, limit: int = -1) -> bytes:
+        while b"\n" not in self.buffer and (limit < 0 or len(self.buffer) < limit):
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no complete reply within {self.timeout:g} s")
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(4096)
+            finally:
+                self.sock.settimeout(self.timeout)
+            if not chunk:
+                break
+            self.buffer += chunk
+        end = self.buffer.find(b"\n") + 1 or len(self.buffer)
+        if limit >= 0:
+            end = min(end, limit)
+        line, self.buffer = self.buffer[:end], self.buffer[end:]
+        return line
+
+    def close(self) -> None:
+        self.buffer = b""
+
+
 class _Wire(smtplib.SMTP):
     """smtplib's framing with a recording hook on every line in and out.
 
@@ -192,6 +241,9 @@ class _Wire(smtplib.SMTP):
         self._record = record
         self.masking = False
         self.body = False
+        self.greeted = False
+        # Forms of the secret masked in replies while AUTH runs.
+        self.secrets: list[bytes] = []
 
     def putcmd(self, cmd: str, args: str = "") -> None:
         """Verbs in upper case, as RFC 5321 writes them (smtplib sends
@@ -208,6 +260,11 @@ class _Wire(smtplib.SMTP):
 
     def mail_command(self, sender: str, options: Sequence[str] = ()) -> None:
         """Write MAIL FROM without waiting for the reply."""
+        self.putcmd("mail", self.mail_args(sender, options))
+
+    def mail_args(self, sender: str, options: Sequence[str] = ()) -> str:
+        """The argument of MAIL FROM; switches the command encoding to UTF-8
+        when SMTPUTF8 is asked for (RFC 6531 section 3.2), as smtplib does."""
         optionlist = ""
         if options and self.does_esmtp:
             if any(x.lower() == "smtputf8" for x in options):
@@ -218,15 +275,35 @@ class _Wire(smtplib.SMTP):
                         "SMTPUTF8 not supported by server"
                     )
             optionlist = " " + " ".join(options)
-        self.putcmd("mail", f"FROM:{_quoteaddr(sender)}{optionlist}")
+        return f"FROM:{_quoteaddr(sender)}{optionlist}"
 
     def rcpt(self, recip: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
         """smtplib's RCPT TO with the address quoting remembered."""
+        self.putcmd("rcpt", self.rcpt_args(recip, options))
+        return self.getreply()
+
+    def rcpt_args(self, recip: str, options: Sequence[str] = ()) -> str:
+        """The argument of RCPT TO."""
         optionlist = ""
         if options and self.does_esmtp:
             optionlist = " " + " ".join(options)
-        self.putcmd("rcpt", f"TO:{_quoteaddr(recip)}{optionlist}")
-        return self.getreply()
+        return f"TO:{_quoteaddr(recip)}{optionlist}"
+
+    def command_line(self, cmd: str, args: str = "") -> bytes:
+        """One command as :meth:`putcmd` would write it, encoded, unsent."""
+        verb = cmd.upper()
+        word = verb if verb in _VERBS else cmd
+        text = f"{word} {args}" if args else word
+        if "\r" in text or "\n" in text:
+            raise ValueError("command and arguments contain a line break")
+        return f"{text}\r\n".encode(self.command_encoding)
+
+    def send_group(self, lines: Sequence[bytes]) -> None:
+        """Write several command lines in one send (RFC 2920 section 3.1: a
+        pipelined group), recording each line on its own as usual."""
+        for line in lines:
+            self._record("C", line.decode("utf-8", "replace").rstrip("\r\n"))
+        smtplib.SMTP.send(self, b"".join(lines))
 
     def send(self, s: str | bytes) -> None:  # type: ignore[override]
         data = s.encode(self.command_encoding) if isinstance(s, str) else s
@@ -244,7 +321,23 @@ class _Wire(smtplib.SMTP):
         super().send(data)
 
     def getreply(self) -> tuple[int, bytes]:
+        if self.sock is not None:
+            if not isinstance(self.file, _ReplyReader):
+                # Also after STARTTLS, which drops the old reader and with it
+                # anything buffered before TLS (RFC 3207 section 4.2).
+                self.file = _ReplyReader(self.sock, self.timeout)
+            self.file.deadline = time.monotonic() + self.timeout
         code, message = super().getreply()
+        for form in self.secrets:
+            # A server that echoes the AUTH argument in its refusal must not
+            # carry the secret into the transcript, the error or the log.
+            message = message.replace(form, MASK.encode())
+        if code == -1 and self.greeted:
+            # smtplib's -1: the line does not start with a 3-digit code (RFC
+            # 5321 section 4.2). Taking it as a refusal would make it a
+            # permanent failure; the conversation is broken, so it is dropped.
+            self._record("S", _reply_text(message)[:200])
+            raise smtplib.SMTPServerDisconnected("the server's reply is not SMTP")
         lines = message.split(b"\n") if message else [b""]
         for index, raw in enumerate(lines):
             sep = "-" if index < len(lines) - 1 else " "
@@ -259,6 +352,45 @@ class _Wire(smtplib.SMTP):
 def _quoteaddr(address: str) -> str:
     """:func:`smtplib.quoteaddr`, remembered (a pure function of its text)."""
     return smtplib.quoteaddr(address)
+
+
+def _groups(lines: list[bytes]) -> Iterator[list[bytes]]:
+    """Split pipelined command lines into groups of at most
+    :data:`PIPELINE_WINDOW` octets each (one line at least), in order."""
+    group: list[bytes] = []
+    size = 0
+    for line in lines:
+        if group and size + len(line) > PIPELINE_WINDOW:
+            yield group
+            group, size = [], 0
+        group.append(line)
+        size += len(line)
+    if group:
+        yield group
+
+
+def pipelining_wanted() -> bool:
+    """False when ``BPMNB_PIPELINING`` is ``0`` (or ``no``/``off``/``false``):
+    for a server that advertises PIPELINING but mishandles it, and for
+    measuring what pipelining buys."""
+    value = os.environ.get("BPMNB_PIPELINING", "").strip().lower()
+    return value not in ("0", "no", "off", "false")
+
+
+def secret_forms(login: str, secret: str) -> list[str]:
+    """The secret as it travels in AUTH PLAIN, LOGIN and XOAUTH2, and as
+    itself; base64 without its padding, as an echo may cut it there."""
+
+    def b64(value: str) -> str:
+        return base64.b64encode(value.encode()).decode("ascii")
+
+    forms = [
+        secret,
+        b64(secret),
+        b64(f"\0{login}\0{secret}"),
+        b64(f"user={login}\x01auth=Bearer {secret}\x01\x01"),
+    ]
+    return forms + [f.rstrip("=") for f in forms[1:]]
 
 
 def _reply_text(message: bytes | str) -> str:
@@ -295,7 +427,8 @@ class SmtpSession:
     """A connection that can send several messages (the worker reuses it).
 
     ``open`` runs connect, greeting, EHLO, TLS and AUTH as the settings say;
-    ``send`` runs one mail transaction; ``close`` says QUIT. Every failure
+    ``send`` runs one mail transaction (pipelined when the server offers
+    it and ``pipelining`` is true); ``close`` says QUIT. Every failure
     raises :class:`DeliveryError` (or its subclasses) with a code and stage;
     the connection is closed when the failure leaves it unusable.
     """
@@ -314,6 +447,8 @@ class SmtpSession:
         self._tls: TlsInfo | None = None
         self._stage = Stage.CONNECT
         self.authenticated = False
+        # RFC 2920: used when the server advertises PIPELINING after TLS.
+        self.pipelining = pipelining_wanted()
 
     # -- recording ---------------------------------------------------------
 
@@ -493,7 +628,17 @@ class SmtpSession:
                 "HTTP_REQUEST",
                 "RECORD_LAYER_FAILURE",
             ):
-                self._fail(Code.TLS_NOT_SPOKEN, kind=SmtpConnectError, detail=str(exc))
+                if self._implicit_tls():
+                    self._fail(
+                        Code.TLS_NOT_SPOKEN, kind=SmtpConnectError, detail=str(exc)
+                    )
+                # After "220" to STARTTLS (RFC 3207 section 4) the server went
+                # on in plain text: its TLS is broken, not missing.
+                self._fail(
+                    Code.TLS_FAILED,
+                    kind=SmtpConnectError,
+                    detail=f"the server answered STARTTLS but did not start TLS: {exc}",
+                )
             self._fail(Code.TLS_FAILED, kind=SmtpConnectError, detail=str(exc))
         except TimeoutError:
             sock.close()
@@ -553,8 +698,12 @@ class SmtpSession:
             code, message = wire.getreply()
         except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
             if not _timed_out(exc):
+                # Named as the check names it: the server hung up unasked.
                 self._fail(
-                    Code.NO_GREETING, kind=SmtpConnectError, detail=str(exc), close=True
+                    Code.CONNECTION_DROPPED,
+                    kind=SmtpConnectError,
+                    detail=f"closed before the greeting: {exc}",
+                    close=True,
                 )
             if not self._tls and self._speaks_tls():
                 self._fail(
@@ -577,6 +726,7 @@ class SmtpSession:
                 close=True,
             )
         if code == 220:
+            wire.greeted = True
             return
         if code == -1:
             self._fail(
@@ -588,6 +738,10 @@ class SmtpSession:
             )
         if 400 <= code < 500:
             self._fail(Code.SERVER_BUSY, smtp_code=code, reply=message, close=True)
+        if 500 <= code < 600:
+            # RFC 5321 section 3.1: "554 No SMTP service here" (often a
+            # blocklisted address); the server refuses us, as the check says.
+            self._fail(Code.CONNECT_REFUSED, smtp_code=code, reply=message, close=True)
         self._fail(Code.NO_GREETING, smtp_code=code, reply=message, close=True)
 
     def _ehlo(self, wire: _Wire, stage: Stage) -> None:
@@ -603,13 +757,16 @@ class SmtpSession:
                 self._fail_reply(Code.TEMPORARY_FAILURE, code, message)
             code, message = wire.helo(literal)
             if code != 250:
-                self._fail_reply(Code.NO_GREETING, code, message)
+                # Both refused with 5xx: a policy refusal of this client.
+                self._fail_reply(Code.CONNECT_REFUSED, code, message)
 
     def _starttls(self, wire: _Wire) -> None:
         with self._step(Stage.TLS):
             code, message = wire.docmd("STARTTLS")
         if code != 220:
-            self._fail_reply(Code.TLS_FAILED, code, message)
+            # RFC 3207 section 4: 454 is temporary (TEMPORARY_FAILURE); a 5xx
+            # refuses the command the server advertised.
+            self._fail_reply(Code.STARTTLS_UNAVAILABLE, code, message)
         assert wire.sock is not None
         wire.sock = self._handshake(wire.sock)
         # RFC 3207 section 4.2: forget everything learnt before TLS.
@@ -724,6 +881,9 @@ class SmtpSession:
         # and its own errors (bpmnb.oauth) pass through unchanged.
         secret = credential.secret()
         wire.masking = True
+        wire.secrets = [
+            form.encode() for form in secret_forms(credential.login, secret) if form
+        ]
         try:
             with self._step(Stage.AUTH):
                 code, reply, challenge = self._auth_exchange(
@@ -731,6 +891,7 @@ class SmtpSession:
                 )
         finally:
             wire.masking = False
+            wire.secrets = []
             del secret
         if code == 235:
             self.authenticated = True
@@ -898,8 +1059,10 @@ class SmtpSession:
         stages and failures are those of :meth:`send`.
 
         ``after_mail`` is called once MAIL FROM has been written and before
-        its reply is read, so the caller's own work (the queue records the
-        previous message) overlaps the server's; it is not called when the
+        its reply is read (with pipelining, once the group of MAIL FROM,
+        RCPT TO and DATA has been written), so the caller's own work (the
+        queue records the previous message) overlaps the server's; it is
+        always called before the content is sent, not called when the
         transaction fails before MAIL FROM is written, and what it raises
         propagates unchanged.
         """
@@ -1000,6 +1163,16 @@ class SmtpSession:
             except ValueError as exc:
                 self._stage = Stage.RCPT_TO
                 self._fail(Code.RECIPIENT_REJECTED, detail=str(exc))
+        if self.pipelining and wire.has_extn("pipelining"):
+            return self._pipelined(
+                wire,
+                data,
+                wire.mail_args(envelope_from, options),
+                recipients,
+                [wire.rcpt_args(envelope_to[address]) for address in recipients],
+                message_id,
+                after_mail,
+            )
         with self._step(Stage.MAIL_FROM):
             if after_mail is None:
                 code, reply = wire.mail(envelope_from, options)
@@ -1009,13 +1182,7 @@ class SmtpSession:
                 code, reply = wire.getreply()
         if code != 250:
             self._reset(wire)
-            if code == 530:
-                # RFC 4954: authentication required and we did not log in.
-                self._fail(Code.AUTH_FAILED, smtp_code=code, reply=reply)
-            if code == 552:
-                # RFC 1870 section 6.1: the declared SIZE is too large.
-                self._fail(Code.MESSAGE_REJECTED, smtp_code=code, reply=reply)
-            self._fail_reply(Code.SENDER_REJECTED, code, reply)
+            self._fail_mail(code, reply)
 
         accepted: list[str] = []
         refused: dict[str, tuple[int, str]] = {}
@@ -1028,36 +1195,163 @@ class SmtpSession:
                     refused[address] = (code, _reply_text(reply))
         if not accepted:
             self._reset(wire)
-            first_code, first_reply = next(iter(refused.values()))
-            temporary = all(400 <= c < 500 for c, _ in refused.values())
-            error = DeliveryError(
-                Code.TEMPORARY_FAILURE if temporary else Code.RECIPIENT_REJECTED,
-                stage=Stage.RCPT_TO,
-                smtp_code=first_code,
-                smtp_reply=first_reply,
-                detail="; ".join(f"{a}: {c} {r}" for a, (c, r) in refused.items()),
-            )
-            error.refused = refused  # type: ignore[attr-defined]
-            self._record("*", f"failed at {Stage.RCPT_TO}: {error.code}")
-            if any(c == 421 for c, _ in refused.values()):
-                self._abort()  # RFC 5321 section 3.8: the server is closing
-            raise error
+            self._fail_recipients(refused)
 
         with self._step(Stage.DATA):
             code, reply = wire.docmd("DATA")
             if code != 354:
                 self._reset(wire)
                 self._fail_reply(Code.MESSAGE_REJECTED, code, reply)
-            # RFC 5321 section 4.5.2: a line starting with "." gets another.
-            body = re.sub(rb"(?m)^\.", b"..", data)
-            if not body.endswith(b"\r\n"):
-                body += b"\r\n"
-            wire.body = True
-            try:
-                wire.send(body + b".\r\n")
-            finally:
-                wire.body = False
-            code, reply = wire.getreply()
+            code, reply = self._content(wire, data)
+        return self._accepted(code, reply, message_id, accepted, refused)
+
+    def _pipelined(
+        self,
+        wire: _Wire,
+        data: bytes,
+        mail_args: str,
+        recipients: list[str],
+        rcpt_args: list[str],
+        message_id: str,
+        after_mail: Callable[[], None] | None,
+    ) -> SendResult:
+        """The mail transaction with command pipelining (RFC 2920).
+
+        Waiting for each reply costs a round trip per command, which the
+        server's own work cannot hide; a server that offers PIPELINING
+        takes MAIL FROM, every RCPT TO and DATA in one write (DATA last, as
+        it changes the state, RFC 2920 section 3.1) and answers them in
+        order. Each reply is matched to its command by counting (section
+        3.1), and every one is checked before anything else is sent: the
+        content goes only after a 354, RSET follows a refused DATA, and a
+        354 with no recipient accepted gets a lone "." instead of the
+        content. Outcomes, codes and stages are those of the lock-step path.
+        """
+        lines = [wire.command_line("MAIL", mail_args)]
+        lines += [wire.command_line("RCPT", args) for args in rcpt_args]
+        lines.append(wire.command_line("DATA"))
+        last = len(lines) - 1
+        replies: list[tuple[int, bytes]] = []
+        for index, group in enumerate(_groups(lines)):
+            with self._step(Stage.MAIL_FROM if index == 0 else Stage.RCPT_TO):
+                wire.send_group(group)
+            if index == 0 and after_mail is not None:
+                # The caller's own work overlaps the server's, as in the
+                # lock-step path; the content is still sent only later.
+                after_mail()
+            for _ in group:
+                position = len(replies)
+                stage = (
+                    Stage.MAIL_FROM
+                    if position == 0
+                    else Stage.DATA
+                    if position == last
+                    else Stage.RCPT_TO
+                )
+                with self._step(stage):
+                    code, reply = wire.getreply()
+                if code == 421:
+                    # RFC 5321 section 3.8: the server is closing the
+                    # channel; the replies still owed will never come.
+                    self._fail_reply(Code.TEMPORARY_FAILURE, code, reply)
+                replies.append((code, reply))
+            if replies[0][0] != 250:
+                break  # the rest of a refused envelope need not be sent
+        data_code, data_reply = replies[-1] if len(replies) > last else (0, b"")
+
+        code, reply = replies[0]
+        if code != 250:
+            if data_code == 354:
+                self._empty_message(wire)
+            self._reset(wire)
+            self._stage = Stage.MAIL_FROM
+            self._fail_mail(code, reply)
+
+        accepted: list[str] = []
+        refused: dict[str, tuple[int, str]] = {}
+        for address, (code, reply) in zip(recipients, replies[1:last], strict=True):
+            if code in (250, 251):
+                accepted.append(address)
+            else:
+                refused[address] = (code, _reply_text(reply))
+        if not accepted:
+            if data_code == 354:
+                # RFC 2920 section 3.1: DATA may be accepted even though no
+                # RCPT TO was; the client then sends a single dot (an empty
+                # message, which ends the transaction) and never the content.
+                self._empty_message(wire)
+            else:
+                self._reset(wire)
+            self._fail_recipients(refused)
+
+        self._stage = Stage.DATA
+        if data_code != 354:
+            self._reset(wire)
+            self._fail_reply(Code.MESSAGE_REJECTED, data_code, data_reply)
+        with self._step(Stage.DATA):
+            code, reply = self._content(wire, data)
+        return self._accepted(code, reply, message_id, accepted, refused)
+
+    def _empty_message(self, wire: _Wire) -> None:
+        """Answer an unwanted 354 with the end-of-data line alone (RFC 2920
+        section 3.1), and read the server's reply to it."""
+        with self._step(Stage.DATA):
+            wire.send(b".\r\n")
+            code, _ = wire.getreply()
+        if code == 421:
+            self._abort()  # RFC 5321 section 3.8: the server is closing
+
+    def _fail_mail(self, code: int, reply: bytes) -> NoReturn:
+        """MAIL FROM refused (the stage is MAIL_FROM)."""
+        if code == 530:
+            # RFC 4954: authentication required and we did not log in.
+            self._fail(Code.AUTH_FAILED, smtp_code=code, reply=reply)
+        if code == 552:
+            # RFC 1870 section 6.1: the declared SIZE is too large.
+            self._fail(Code.MESSAGE_REJECTED, smtp_code=code, reply=reply)
+        self._fail_reply(Code.SENDER_REJECTED, code, reply)
+
+    def _fail_recipients(self, refused: dict[str, tuple[int, str]]) -> NoReturn:
+        """No RCPT TO accepted: temporary when every refusal was 4xx."""
+        first_code, first_reply = next(iter(refused.values()))
+        temporary = all(400 <= c < 500 for c, _ in refused.values())
+        error = DeliveryError(
+            Code.TEMPORARY_FAILURE if temporary else Code.RECIPIENT_REJECTED,
+            stage=Stage.RCPT_TO,
+            smtp_code=first_code,
+            smtp_reply=first_reply,
+            detail="; ".join(f"{a}: {c} {r}" for a, (c, r) in refused.items()),
+        )
+        error.refused = refused  # type: ignore[attr-defined]
+        self._stage = Stage.RCPT_TO
+        self._record("*", f"failed at {Stage.RCPT_TO}: {error.code}")
+        if any(c == 421 for c, _ in refused.values()):
+            self._abort()  # RFC 5321 section 3.8: the server is closing
+        raise error
+
+    def _content(self, wire: _Wire, data: bytes) -> tuple[int, bytes]:
+        """Send the message after a 354 and read the reply to its end."""
+        # RFC 5321 section 4.5.2: a line starting with "." gets another.
+        body = re.sub(rb"(?m)^\.", b"..", data)
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        wire.body = True
+        try:
+            wire.send(body + b".\r\n")
+        finally:
+            wire.body = False
+        return wire.getreply()
+
+    def _accepted(
+        self,
+        code: int,
+        reply: bytes,
+        message_id: str,
+        accepted: list[str],
+        refused: dict[str, tuple[int, str]],
+    ) -> SendResult:
+        """The result after the reply to the end of the content."""
+        self._stage = Stage.DATA
         if code != 250:
             self._fail_reply(Code.MESSAGE_REJECTED, code, reply)
         return SendResult(

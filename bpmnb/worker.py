@@ -457,7 +457,8 @@ class Worker:
             self._session_used += 1
             # Accepted: the status update is written by _record_pending, at
             # the latest once the next message's MAIL FROM is on its way
-            # (while the server works on it) and always before that
+            # (with pipelining, RFC 2920, its whole MAIL/RCPT/DATA group),
+            # while the server works on it, and always before that
             # message's content is sent; so at most one accepted message is
             # ever unrecorded, as with an update written at once, and the
             # duplicate window of at-least-once delivery stays one message.
@@ -514,7 +515,9 @@ class Worker:
 def _early(error: BpmnbError) -> bool:
     """The failure happened before DATA was sent, so resending is safe."""
     # On a reused connection the first command of a message is MAIL FROM
-    # (RFC 5321 section 3.3); a drop there means DATA was never sent.
+    # (RFC 5321 section 3.3); a drop there means DATA was never sent. With
+    # pipelining (RFC 2920) DATA may have been written, but a drop before
+    # MAIL FROM's reply means no 354 came, so the content was never sent.
     return error.stage is Stage.MAIL_FROM
 
 

@@ -16,7 +16,12 @@ import pytest
 from bpmnb import message as msg
 from bpmnb.errors import BpmnbError, Code
 from bpmnb.i18n import text
-from bpmnb.message import MAX_ATTACHMENT_BYTES, Attachment, MessageError
+from bpmnb.message import (
+    MAX_ATTACHMENT_BYTES,
+    Attachment,
+    MessageError,
+    _recipients,
+)
 from bpmnb.sandbox import Received, Sandbox, received
 from bpmnb.settings import AccountSettings, Encryption
 from bpmnb.transport import Credential, deliver
@@ -210,10 +215,11 @@ def test_header_injection_message_names_the_field() -> None:
     settings = AccountSettings(sender="a@example.com", display_name="x")
     with pytest.raises(MessageError) as info:
         msg.build(settings, to="b@example.com", subject="a\nb", body="")
-    assert "subject" in info.value.message("pl")
+    # The user sees the field by its label, not by its internal name.
     assert info.value.message("pl") == text(
-        "delivery.header_injection", "pl", field="subject"
+        "delivery.header_injection", "pl", field="Temat"
     )
+    assert "“Subject”" in info.value.message("en")
     assert info.value.field == "subject"
 
 
@@ -269,3 +275,20 @@ def test_body_is_seven_bit_quoted_printable(tmp_path: Path) -> None:
     raw = built.as_bytes(policy=policy.SMTP)
     assert raw.isascii()
     assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+
+
+@pytest.mark.parametrize("to", ["jan@", "jan@, anna@firma.pl", "anna@firma.pl, <>"])
+def test_an_unparseable_recipient_is_refused_not_dropped(to: str) -> None:
+    # getaddresses() turns "jan@" into ("", ""); dropping it would send the
+    # message to the other recipients only, without a word.
+    with pytest.raises(MessageError) as caught:
+        _recipients(to)
+    assert caught.value.field == "to"
+    assert "Adres email odbiorcy" in caught.value.message("pl")
+    assert "Recipient's email address" in caught.value.message("en")
+
+
+def test_recipient_lists_split_at_commas_and_semicolons_outside_quotes() -> None:
+    found = _recipients('"Kowalski, Jan" <jan@wp.pl>; anna@firma.pl,,')
+    assert [str(a.addr_spec) for a in found] == ["jan@wp.pl", "anna@firma.pl"]
+    assert found[0].display_name == "Kowalski, Jan"

@@ -752,8 +752,11 @@ def test_sender_temporarily_refused(tmp_path: Path) -> None:
 
 
 def test_all_recipients_refused(tmp_path: Path) -> None:
+    # Without PIPELINING (lock-step): DATA is never sent. The pipelined
+    # counterpart is in tests/test_pipelining.py.
     error, server = refusal(
         tmp_path,
+        extensions=("8BITMIME",),
         replies={"RCPT": "550 5.1.1 User unknown"},
         to="a@example.com, b@example.com",
     )

@@ -6,7 +6,6 @@ loopback; saving writes real files in a fresh home.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from bpmnb.widgets.walkthrough import (
     target_for_test,
 )
 from tests.support.net import free_port
+from tests.support.widgets import all_state as _all_state
 
 CANARY = "Kanarek-7f3e9Qx!"
 
@@ -62,23 +62,6 @@ def _fill_valid(form: SettingsForm, **extra: object) -> None:
         login="jankowalski",
         **extra,
     )
-
-
-def _all_state(*roots: Any) -> str:
-    """Every synced value of every widget below ``roots`` (what a saved
-    notebook's widget state holds)."""
-    seen: dict[str, Any] = {}
-
-    def walk(widget: Any) -> None:
-        if widget.model_id in seen:
-            return
-        seen[widget.model_id] = widget.get_state()
-        for child in getattr(widget, "children", ()):
-            walk(child)
-
-    for root in roots:
-        walk(root)
-    return json.dumps(seen, default=str)
 
 
 def _wait_for(predicate: Any, timeout: float = 15.0) -> None:

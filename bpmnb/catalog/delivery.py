@@ -12,6 +12,14 @@ MESSAGES: dict[str, Msg] = {
         "value could add foreign headers to the message, so nothing was sent. "
         "Remove those characters and try again.",
     ),
+    "delivery.control_character": Msg(
+        "Pole „{field}” zawiera niewidoczny znak sterujący (np. z kopiowania "
+        "z innego programu). W nagłówku wiadomości taki znak jest niedozwolony, "
+        "więc nic nie wysłano. Wpisz tę wartość ponownie.",
+        "The field “{field}” contains an invisible control character (often "
+        "from copying out of another program). Such a character is not allowed "
+        "in a message header, so nothing was sent. Type the value again.",
+    ),
     "delivery.invalid_address": Msg(
         "„{address}” w polu „{field}” nie jest poprawnym adresem e-mail.",
         "“{address}” in the field “{field}” is not a valid e-mail address.",

@@ -58,10 +58,18 @@ MESSAGES: dict[str, Msg] = {
         "{label}: invalid value ({reason}).",
     ),
     # Header and command safety.
+    "rules.invisible_char": Msg(
+        "{label}: pole zawiera niewidoczny znak ({code}), zwykle skopiowany "
+        "razem z tekstem ze strony WWW; wpisz wartość ręcznie.",
+        "{label}: the field contains an invisible character ({code}), usually "
+        "copied along with text from a web page; type the value by hand.",
+    ),
     "rules.control_chars": Msg(
-        "{label}: pole zawiera znak nowej linii lub znak NUL; usuń go. Takie znaki "
+        "{label}: pole zawiera znak nowej linii, NUL lub inny znak sterujący; "
+        "usuń go. Takie znaki "
         "pozwoliłyby dopisać do wiadomości obce nagłówki.",
-        "{label}: the field contains a line break or a NUL character; remove it. "
+        "{label}: the field contains a line break, a NUL or another control "
+        "character; remove it. "
         "Such characters would let foreign headers be added to the message.",
     ),
     "rules.password_nul": Msg(
@@ -105,10 +113,10 @@ MESSAGES: dict[str, Msg] = {
         "{label}: “{value}” is not an email address (no @ sign).",
     ),
     "rules.address_with_name": Msg(
-        "{label}: wpisz sam adres, np. jan@firma.pl; nazwę nadawcy wpisz w polu "
+        "{label}: wpisz sam adres ({address}); nazwę nadawcy wpisz w polu "
         "„Nazwa wyświetlana”.",
-        "{label}: enter the bare address, e.g. jan@example.com; put the sender's "
-        "name in the “Display name” field.",
+        "{label}: enter the bare address ({address}); put the sender's name "
+        "in the “Display name” field.",
     ),
     "rules.address_invalid": Msg(
         "{label}: „{value}” nie jest poprawnym adresem email.",

@@ -46,6 +46,12 @@ MESSAGES: dict[str, Msg] = {
         "Nie można odczytać pliku z hasłami {file}: {reason}.",
         "The secrets file {file} cannot be read: {reason}.",
     ),
+    "storage.secrets_unwritable": Msg(
+        "Nie można zapisać pliku z hasłami {file}: {reason}; hasło nie zostało "
+        "zapisane.",
+        "The secrets file {file} cannot be written: {reason}; the password was "
+        "not stored.",
+    ),
     "storage.secrets_corrupt": Msg(
         "Plik z hasłami {file} jest uszkodzony; usuń go i wpisz hasło ponownie.",
         "The secrets file {file} is damaged; delete it and enter the password again.",
@@ -54,6 +60,10 @@ MESSAGES: dict[str, Msg] = {
     "storage.unreadable": Msg(
         "Nie można odczytać pliku {file}: {reason}.",
         "The file {file} cannot be read: {reason}.",
+    ),
+    "storage.not_found": Msg(
+        "Nie ma pliku {file}; sprawdź ścieżkę.",
+        "There is no file {file}; check the path.",
     ),
     "storage.unwritable": Msg(
         "Nie można zapisać pliku {file}: {reason}.",
@@ -64,6 +74,30 @@ MESSAGES: dict[str, Msg] = {
         "ustawienia od nowa - nic nie zostało nadpisane.",
         "The settings file {file} is damaged ({reason}); fix it or save the "
         "settings again - nothing was overwritten.",
+    ),
+    "storage.empty": Msg(
+        "Plik ustawień {file} jest pusty (uszkodzony albo nigdy nie zapisany); "
+        "popraw go albo zapisz ustawienia od nowa - nic nie zostało nadpisane.",
+        "The settings file {file} is empty (damaged, or never written); fix it "
+        "or save the settings again - nothing was overwritten.",
+    ),
+    "storage.too_large": Msg(
+        "Plik {file} ma {size} bajtów, a plik ustawień ma ich kilkaset (limit "
+        "{limit}); sprawdź, czy to właściwy plik.",
+        "The file {file} is {size} bytes long, while a settings file is a few "
+        "hundred (limit {limit}); check that this is the right file.",
+    ),
+    "storage.queue_unusable": Msg(
+        "Kolejki wiadomości {file} nie da się użyć ({reason}).",
+        "The mail queue {file} cannot be used ({reason}).",
+    ),
+    "storage.queue_unusable.hint": Msg(
+        "Przenieś ten plik w inne miejsce (np. dopisz do nazwy .uszkodzony): "
+        "przy następnym poleceniu powstanie nowa, pusta kolejka. Wiadomości ze "
+        "starej nie zostaną wysłane.",
+        "Move the file elsewhere (add .damaged to its name, say): the next "
+        "command creates a new, empty queue. Messages in the old one will not "
+        "be sent.",
     ),
     "storage.invalid_file": Msg(
         "Plik ustawień {file} zawiera błędy: {details}",
@@ -126,4 +160,14 @@ MESSAGES: dict[str, Msg] = {
         "Ustawienia zawierają błędy: {count}.", "The settings have errors: {count}."
     ),
     "storage.cli.secret_store": Msg("Magazyn haseł", "Secret store"),
+    "storage.cli.empty_home": Msg(
+        "pusta ścieżka; podaj katalog (czy zmienna w poleceniu jest ustawiona?)",
+        "empty path; give a directory (is the variable in the command set?)",
+    ),
+    "storage.cli.os_error": Msg(
+        "System operacyjny odmówił: {error}. Sprawdź ścieżkę i uprawnienia "
+        "(katalog wskazuje --home lub BPMNB_HOME).",
+        "The operating system refused: {error}. Check the path and the "
+        "permissions (the directory is set by --home or BPMNB_HOME).",
+    ),
 }

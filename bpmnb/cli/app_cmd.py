@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from bpmnb.cli import EXIT_FAILED, CliContext, pass_ctx
@@ -29,6 +31,9 @@ def app(ctx: CliContext, port: int | None, no_browser: bool) -> None:
     points at it, so a first test message can be sent and seen at once.
     """
     from bpmnb import app as app_mod
+
+    # The page runs in Voila's own kernel: --lang reaches it as BPMNB_LANG.
+    os.environ["BPMNB_LANG"] = ctx.lang
 
     def say(key: str, fields: dict[str, object]) -> None:
         click.echo(text(key, ctx.lang, **fields), err=key != "ui.app.url")

@@ -15,7 +15,15 @@ from pydantic import SecretStr, ValidationError
 
 from bpmnb import credentials, diagnosis, rules, storage
 from bpmnb import probe as probe_mod
-from bpmnb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliContext, echo_json, pass_ctx
+from bpmnb.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliContext,
+    echo_json,
+    fail,
+    pass_ctx,
+)
 from bpmnb.errors import BpmnbError, SettingsError
 from bpmnb.i18n import Lang, text
 from bpmnb.rules import Finding
@@ -23,14 +31,24 @@ from bpmnb.settings import AccountSettings, Encryption
 from bpmnb.transport import Transcript
 
 
-def _print_findings(findings: list[Finding], lang: Lang, as_json: bool) -> None:
+def _print_findings(
+    findings: list[Finding],
+    lang: Lang,
+    as_json: bool,
+    message: str | None = None,
+    hint: str | None = None,
+    code: str = "INVALID_SETTINGS",
+) -> None:
+    """Invalid settings, in the check's own JSON shape (issue: ``code``,
+    ``stage``, ``message``, ``hint``, ``stages``, ``tls``), so a script reads
+    one shape whatever stopped the check."""
     if as_json:
         payload = {
             "ok": False,
-            "code": "INVALID_SETTINGS",
+            "code": code,
             "stage": "settings",
-            "message": text("diagnosis.INVALID_SETTINGS", lang),
-            "hint": text("diagnosis.INVALID_SETTINGS.hint", lang),
+            "message": message or text("diagnosis.INVALID_SETTINGS", lang),
+            "hint": hint or text("diagnosis.INVALID_SETTINGS.hint", lang),
             "stages": [],
             "tls": None,
             "findings": [f.as_json() for f in findings],
@@ -52,10 +70,22 @@ def _settings(
         _print_findings(exc.findings, ctx.lang, as_json)
         raise SystemExit(EXIT_USAGE) from None
     except BpmnbError as exc:
-        click.echo(exc.message(ctx.lang), err=True)
-        raise SystemExit(EXIT_USAGE) from None
+        # A damaged settings or secrets file: said in the check's shape too.
+        if as_json:
+            _print_findings(
+                [],
+                ctx.lang,
+                True,
+                exc.message(ctx.lang),
+                exc.hint(ctx.lang),
+                code=str(exc.code),
+            )
+        fail(exc, ctx.lang, code=EXIT_USAGE)
     if saved is None and "host" not in overrides:
-        click.echo(text("diagnosis.ui.no_settings", ctx.lang), err=True)
+        message = text("diagnosis.ui.no_settings", ctx.lang)
+        if as_json:
+            _print_findings([], ctx.lang, as_json, message)
+        click.echo(message, err=True)
         raise SystemExit(EXIT_USAGE)
     data = saved.public_dict() if saved is not None else {}
     data.update(overrides)
@@ -168,8 +198,7 @@ def check(
     try:
         credential = credentials.for_settings(settings, ctx.home)
     except BpmnbError as exc:
-        click.echo(exc.describe(lang), err=True)
-        raise SystemExit(EXIT_FAILED) from None
+        fail(exc, lang, as_json=as_json, code=EXIT_FAILED)
     transcript = Transcript() if transcript_file else None
     report = diagnosis.check(
         settings, credential, rcpt=rcpt, send=send, transcript=transcript

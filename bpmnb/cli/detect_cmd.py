@@ -147,7 +147,7 @@ def detect_command(
         _fail(message, as_json, EXIT_FAILED, email, tried, lang)
 
     if as_json:
-        data = {"found": True, **found.to_dict(), "tried": tried}
+        data = {"ok": True, "found": True, **found.to_dict(), "tried": tried}
         echo_json(data)
         sys.exit(EXIT_OK)
 
@@ -184,7 +184,13 @@ def _fail(
     lang: Lang,
 ) -> NoReturn:
     if as_json:
-        data = {"found": False, "email": email, "error": message, "tried": tried}
+        data = {
+            "ok": False,
+            "found": False,
+            "email": email,
+            "error": message,
+            "tried": tried,
+        }
         echo_json(data)
     else:
         click.echo(message, err=True)

@@ -23,24 +23,37 @@ from bpmnb.secrets import SecretStore, describe, open_store
 from bpmnb.settings import AccountSettings
 
 
-def _fail_findings(findings: list[Finding], lang: Lang) -> SystemExit:
+def _fail_findings(
+    findings: list[Finding], lang: Lang, as_json: bool = False
+) -> SystemExit:
+    if as_json:
+        echo_json(
+            {
+                "ok": False,
+                "code": "INVALID_SETTINGS",
+                "findings": [f.as_json() for f in findings],
+            }
+        )
     for finding in findings:
         click.echo(f"  {finding.field or '-'}: {finding.text.get(lang)}", err=True)
     return SystemExit(EXIT_USAGE)
 
 
-def _settings(ctx: CliContext) -> AccountSettings:
+def _settings(ctx: CliContext, as_json: bool = False) -> AccountSettings:
     try:
         settings = storage.load(ctx.home)
     except SettingsError as exc:
-        raise _fail_findings(exc.findings, ctx.lang) from None
+        raise _fail_findings(exc.findings, ctx.lang, as_json) from None
     if settings is None:
-        click.echo(text("oauth.cli.no_settings", ctx.lang), err=True)
+        message = text("oauth.cli.no_settings", ctx.lang)
+        if as_json:
+            echo_json({"ok": False, "code": "INVALID_SETTINGS", "message": message})
+        click.echo(message, err=True)
         raise SystemExit(EXIT_USAGE)
     try:
         oauth.validate(settings)
     except SettingsError as exc:
-        raise _fail_findings(exc.findings, ctx.lang) from None
+        raise _fail_findings(exc.findings, ctx.lang, as_json) from None
     return settings
 
 
@@ -109,7 +122,7 @@ def register(group: click.Group) -> None:
     @pass_ctx
     def preflight(ctx: CliContext, as_json: bool) -> None:
         """Get a token as delivery would and say what is wrong with it."""
-        settings = _settings(ctx)
+        settings = _settings(ctx, as_json)
         report = token_preflight.run(settings, open_store(ctx.home))
         if as_json:
             echo_json(report.as_json())
@@ -122,7 +135,7 @@ def register(group: click.Group) -> None:
     @pass_ctx
     def status(ctx: CliContext, as_json: bool) -> None:
         """What is stored (no network, no secret shown)."""
-        settings = _settings(ctx)
+        settings = _settings(ctx, as_json)
         state = oauth.status(settings, open_store(ctx.home))
         if as_json:
             echo_json(state)

@@ -7,6 +7,7 @@ The password never passes through argv: ``set`` takes it from standard input
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,18 +15,23 @@ from typing import Any
 import click
 
 from bpmnb import rules, storage
-from bpmnb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliContext, echo_json, pass_ctx
+from bpmnb.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliContext,
+    echo_json,
+    fail,
+    pass_ctx,
+)
 from bpmnb.errors import BpmnbError, SecretStoreError, SettingsError
 from bpmnb.i18n import Lang, text
 from bpmnb.rules import Finding
 from bpmnb.secrets import SecretStore, describe, open_store
 from bpmnb.settings import AccountSettings, AuthMethod, OAuthSettings
+from bpmnb.storage import StorageError
 
 MASK = "********"
-
-# Words a Polish administrator may type for yes/no, besides pydantic's own
-# (true/false, yes/no, on/off, 1/0).
-_YES_NO = {"tak": True, "t": True, "nie": False, "n": False}
 
 
 def _echo_findings(findings: list[Finding], lang: Lang) -> None:
@@ -41,20 +47,17 @@ def _fail_settings(exc: SettingsError, lang: Lang) -> None:
     sys.exit(EXIT_USAGE)
 
 
-def _fail(exc: BpmnbError, lang: Lang, code: int = EXIT_FAILED) -> None:
-    click.echo(exc.message(lang), err=True)
-    hint = exc.hint(lang)
-    if hint:
-        click.echo(hint, err=True)
-    sys.exit(code)
+def _fail(
+    exc: BpmnbError, lang: Lang, code: int = EXIT_FAILED, as_json: bool = False
+) -> None:
+    fail(exc, lang, as_json=as_json, code=code)
 
 
-def _store_or_fail(ctx: CliContext) -> SecretStore:
+def _store_or_fail(ctx: CliContext, as_json: bool = False) -> SecretStore:
     try:
         return open_store(ctx.home)
     except SecretStoreError as exc:
-        _fail(exc, ctx.lang)
-        raise AssertionError("unreachable") from None
+        fail(exc, ctx.lang, as_json=as_json, code=EXIT_FAILED)
 
 
 def _password_state(ctx: CliContext, store: SecretStore) -> tuple[str | None, str]:
@@ -78,7 +81,12 @@ def _value_text(value: object, lang: Lang, choice: str | None = None) -> str:
         key = f"choice.{choice}.{value}"
         if key in CATALOG:
             return f"{CATALOG[key].get(lang)} ({value})"
-    return str(value)
+    # A hand-edited file may hold terminal escape sequences: show them, do
+    # not let them drive the terminal.
+    return _TERMINAL_CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", str(value))
+
+
+_TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 _CHOICES = {
@@ -89,15 +97,22 @@ _CHOICES = {
 }
 
 
-def _load_or_fail(ctx: CliContext) -> AccountSettings | None:
+def _load_or_fail(ctx: CliContext, as_json: bool = False) -> AccountSettings | None:
+    # A saved file that cannot be used is a failure to read it (exit 1), not
+    # invalid input on this command line (2): the user typed nothing wrong.
     try:
         return storage.load(ctx.home)
-    except SettingsError as exc:
-        click.echo(exc.message(ctx.lang), err=True)
-        sys.exit(EXIT_FAILED)
     except BpmnbError as exc:
-        _fail(exc, ctx.lang)
-    return None
+        fail(exc, ctx.lang, as_json=as_json, code=EXIT_FAILED)
+
+
+def _nothing_saved(ctx: CliContext, as_json: bool) -> None:
+    fail(
+        StorageError("storage.nothing_saved", file=ctx.home.settings_file),
+        ctx.lang,
+        as_json=as_json,
+        code=EXIT_FAILED,
+    )
 
 
 @click.group("settings")
@@ -110,14 +125,11 @@ def settings_group() -> None:
 @pass_ctx
 def show(ctx: CliContext, as_json: bool) -> None:
     """Print the saved settings; the password only as ********."""
-    settings = _load_or_fail(ctx)
+    settings = _load_or_fail(ctx, as_json)
     if settings is None:
-        click.echo(
-            text("storage.nothing_saved", ctx.lang, file=ctx.home.settings_file),
-            err=True,
-        )
-        sys.exit(EXIT_FAILED)
-    store = _store_or_fail(ctx)
+        _nothing_saved(ctx, as_json)
+        return
+    store = _store_or_fail(ctx, as_json)
     masked, where = _password_state(ctx, store)
     if as_json:
         data: dict[str, Any] = settings.public_dict()
@@ -170,26 +182,25 @@ def validate(ctx: CliContext, as_json: bool, sending: bool, file: Path | None) -
             data = storage.read_mapping(file)
             # The file may rely on the password already stored in this home,
             # as an import into it would.
-            stored = storage.password_stored(ctx.home, _store_or_fail(ctx))
+            stored = storage.password_stored(ctx.home, _store_or_fail(ctx, as_json))
             _, findings = rules.review(
                 data, password_stored=stored, for_sending=sending
             )
         else:
-            settings = _load_or_fail(ctx)
+            settings = _load_or_fail(ctx, as_json)
             if settings is None:
-                click.echo(
-                    text(
-                        "storage.nothing_saved", ctx.lang, file=ctx.home.settings_file
-                    ),
-                    err=True,
-                )
-                sys.exit(EXIT_FAILED)
-            stored = storage.password_stored(ctx.home, _store_or_fail(ctx))
+                _nothing_saved(ctx, as_json)
+                return
+            stored = storage.password_stored(ctx.home, _store_or_fail(ctx, as_json))
             findings = rules.check(
                 settings, password_stored=stored, for_sending=sending
             )
+    except SecretStoreError as exc:
+        _fail(exc, ctx.lang, EXIT_FAILED, as_json)
+        return
     except BpmnbError as exc:
-        _fail(exc, ctx.lang, EXIT_USAGE)
+        # FILE cannot be read or parsed: the input given here is bad.
+        _fail(exc, ctx.lang, EXIT_USAGE, as_json)
         return
     problems = rules.errors(findings)
     if as_json:
@@ -210,14 +221,15 @@ def validate(ctx: CliContext, as_json: bool, sending: bool, file: Path | None) -
 
 
 @settings_group.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+# No exists=True: storage says "no such file" in the user's language.
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @pass_ctx
 def import_cmd(ctx: CliContext, file: Path) -> None:
     """Read settings from FILE (JSON or TOML); a password goes to the secret store."""
     store = _store_or_fail(ctx)
     try:
         had_password = "password" in storage.read_mapping(file)
-        storage.import_(ctx.home, file, store)
+        imported = storage.import_(ctx.home, file, store)
     except SettingsError as exc:
         _fail_settings(exc, ctx.lang)
     except SecretStoreError as exc:
@@ -225,7 +237,10 @@ def import_cmd(ctx: CliContext, file: Path) -> None:
     except BpmnbError as exc:
         _fail(exc, ctx.lang, EXIT_USAGE)
     click.echo(text("storage.cli.imported", ctx.lang, file=file))
-    if had_password:
+    if had_password and imported.auth is not AuthMethod.PASSWORD:
+        # OAuth2 has no use for it: it was dropped, not stored.
+        click.echo(text("rules.password_unused", ctx.lang), err=True)
+    elif had_password:
         click.echo(
             text(
                 "storage.cli.password_moved",
@@ -269,14 +284,13 @@ def _apply(data: dict[str, Any], pairs: tuple[str, ...], lang: Lang) -> None:
         if not sep or not name:
             click.echo(text("storage.cli.bad_pair", lang, pair=pair), err=True)
             sys.exit(EXIT_USAGE)
-        if name in ("password", "oauth.client_secret"):
+        # Any spelling: "Password=..." is as visible in the process list.
+        if name.lower() in ("password", "oauth.client_secret", "client_secret"):
             click.echo(text("storage.cli.password_in_argv", lang), err=True)
             sys.exit(EXIT_USAGE)
         converted: object = value
         if name in optional and value.strip() == "":
             converted = None
-        elif name == "enabled" and value.strip().lower() in _YES_NO:
-            converted = _YES_NO[value.strip().lower()]
         if "." in name:
             table, _, sub = name.partition(".")
             nested = data.get(table)
@@ -288,7 +302,19 @@ def _apply(data: dict[str, Any], pairs: tuple[str, ...], lang: Lang) -> None:
             data[name] = converted
 
 
-@settings_group.command("set")
+def _fields_help() -> str:
+    skip = ("oauth", "password", "server_type")
+    names = [n for n in AccountSettings.model_fields if n not in skip]
+    names += [f"oauth.{n}" for n in OAuthSettings.model_fields]
+    return (
+        "Fields: "
+        + ", ".join(names)
+        + ".\n\nenabled takes tak/nie (yes/no); an empty value clears an"
+        " optional field; the password goes only through --password-stdin."
+    )
+
+
+@settings_group.command("set", epilog=_fields_help())
 @click.argument("pairs", nargs=-1, metavar="FIELD=VALUE...")
 @click.option(
     "--password-stdin",
@@ -298,9 +324,8 @@ def _apply(data: dict[str, Any], pairs: tuple[str, ...], lang: Lang) -> None:
 @pass_ctx
 def set_cmd(ctx: CliContext, pairs: tuple[str, ...], password_stdin: bool) -> None:
     """Change fields (e.g. host=smtp.wp.pl port=465 oauth.tenant_id=...) and save."""
-    current = _load_or_fail(ctx)
-    data: dict[str, Any] = current.public_dict() if current else {}
-    _apply(data, pairs, ctx.lang)
+    _apply({}, pairs, ctx.lang)  # FIELD=VALUE syntax first, before any prompt
+    password = ""
     if password_stdin:
         if sys.stdin.isatty():
             password = click.prompt(
@@ -311,6 +336,15 @@ def set_cmd(ctx: CliContext, pairs: tuple[str, ...], password_stdin: bool) -> No
         if not password:
             click.echo(text("storage.cli.empty_password", ctx.lang), err=True)
             sys.exit(EXIT_USAGE)
+    with storage.editing(ctx.home):
+        _change(ctx, pairs, password)
+
+
+def _change(ctx: CliContext, pairs: tuple[str, ...], password: str) -> None:
+    current = _load_or_fail(ctx)
+    data: dict[str, Any] = current.public_dict() if current else {}
+    _apply(data, pairs, ctx.lang)
+    if password:
         data["password"] = password
     store = _store_or_fail(ctx)
     settings, findings = rules.review(
@@ -318,6 +352,8 @@ def set_cmd(ctx: CliContext, pairs: tuple[str, ...], password_stdin: bool) -> No
     )
     if settings is None:
         _echo_findings(findings, ctx.lang)
+        count = len(rules.errors(findings))
+        click.echo(text("storage.cli.invalid", ctx.lang, count=count), err=True)
         sys.exit(EXIT_USAGE)
     try:
         storage.save(ctx.home, settings, store)

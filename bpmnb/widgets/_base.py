@@ -49,6 +49,7 @@ class Section:
         self.lang: Lang = lang or default_lang()
         self._labels: list[tuple[Any, str, str]] = []
         self.error_area = css(w.HTML(""), "bpmnb-error")
+        self._error: BaseException | None = None
 
     def t(self, key: str, **fields: object) -> str:
         return text(key, self.lang, **fields)
@@ -68,10 +69,13 @@ class Section:
         self.lang = lang
         for widget, attr, key in self._labels:
             setattr(widget, attr, self.t(key))
+        if self._error is not None:  # the shown error, now in ``lang``
+            self.show_error(self._error)
 
     def show_error(self, exc: BaseException) -> None:
         """Put ``exc`` where the user sees it: our own errors in their words,
         anything else by type and text (never a secret: see bpmnb.errors)."""
+        self._error = exc
         if isinstance(exc, BpmnbError):
             try:
                 body = f"{exc.message(self.lang)} {exc.hint(self.lang)}"
@@ -82,6 +86,7 @@ class Section:
         self.error_area.value = f'<div class="bpmnb-error-text">{esc(body)}</div>'
 
     def clear_error(self) -> None:
+        self._error = None
         self.error_area.value = ""
 
     def guarded(self, func: F) -> F:

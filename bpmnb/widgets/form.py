@@ -101,6 +101,10 @@ class SettingsForm(Section):
         self._store = store
         self._loading = False
         self._password_stored: bool | None = None
+        self._load_problem: BpmnbError | None = None
+        # What the last preset filled in, to tell it from what the user typed.
+        self._from_preset: dict[str, object] = {}
+        self._login_typed = False
         self._secret_stored: bool | None = None
         self.findings: list[Finding] = []
         self.on_saved: list[Callable[[AccountSettings], None]] = []
@@ -115,9 +119,10 @@ class SettingsForm(Section):
                 settings = storage.load(self.home)
             except BpmnbError as exc:  # a damaged settings file: say so, start empty
                 problem = exc
+        # A damaged settings file stays on show until a save replaces it:
+        # the first keystroke must not hide which file is broken.
+        self._load_problem = problem
         self.load(settings)
-        if problem is not None:
-            self.show_error(problem)
 
     # -- building -----------------------------------------------------------
 
@@ -268,6 +273,7 @@ class SettingsForm(Section):
     def load(self, settings: AccountSettings | None) -> None:
         """Show ``settings`` (defaults when None) in the form; secrets stay out."""
         settings = settings or AccountSettings()
+        self._login_typed = False
         data = settings.public_dict()
         values: dict[str, object] = {}
         for key in self.fields:
@@ -328,26 +334,48 @@ class SettingsForm(Section):
             "auth": preset.auth.value,
         }
         sender = self.fields["sender"].value.strip()
-        if sender and "@" in sender:
+        # The login follows the provider's habit unless the user typed one
+        # of their own into the login box (a loaded or preset login is not).
+        if sender and "@" in sender and not self._login_typed:
             values["login"] = preset.login_for(sender)
         if preset.daily_cap is not None:
             values["daily_cap"] = preset.daily_cap
+        # A value the previous preset filled in and the user left alone
+        # belongs to that provider: clear it rather than carry Gmail's daily
+        # cap over to WP. A value the user typed stays.
+        for key, filled in self._from_preset.items():
+            if key not in values and self._same(key, filled):
+                values[key] = None
         self.apply(**values)
+        self._from_preset = {k: v for k, v in values.items() if v is not None}
+
+    def _same(self, key: str, value: object) -> bool:
+        current = self.fields[key].value
+        if isinstance(self.fields[key], w.Text | w.Textarea):
+            return str(current).strip() == str(value)
+        return bool(current == value)
 
     # -- checking -------------------------------------------------------------
 
-    def _changed(self, _change: object) -> None:
+    def _changed(self, change: Any) -> None:
         if self._loading:
             return
+        if isinstance(change, dict) and change.get("owner") is self.fields["login"]:
+            self._login_typed = bool(str(change.get("new", "")).strip())
         self.status.value = ""
         self.refresh()
 
     def refresh(self) -> tuple[AccountSettings | None, list[Finding]]:
         """Run the rules on what is typed and show each finding at its field."""
         self.clear_error()
+        if self._load_problem is not None:
+            self.show_error(self._load_problem)
         is_oauth = self.fields["auth"].value == AuthMethod.OAUTH2_OFFICE365.value
         show(self._rows["password"], not is_oauth)
         show(self.oauth_box, is_oauth)
+        # A secret in a hidden box would still be in the widget state (and a
+        # saved notebook): the method that does not use it empties it.
+        self._empty("oauth.client_secret" if not is_oauth else "password")
 
         settings, findings = rules.review(
             self.data(), password_stored=self.password_stored()
@@ -363,6 +391,14 @@ class SettingsForm(Section):
             )
         self.save_button.disabled = settings is None or bool(rules.errors(findings))
         return settings, findings
+
+    def _empty(self, key: str) -> None:
+        if self.fields[key].value:
+            loading, self._loading = self._loading, True
+            try:
+                self.fields[key].value = ""
+            finally:
+                self._loading = loading
 
     def _state_note(self, stored: bool, yes: str, no: str | None) -> str:
         if stored:
@@ -413,6 +449,7 @@ class SettingsForm(Section):
             self.store.set("oauth_client_secret", typed_secret)
         self._password_stored = None
         self._secret_stored = None
+        self._load_problem = None
         self.refresh()
         self.status.value = self._status("ui.saved", "bpmnb-saved")
         log.info("settings saved from the form to %s", self.home.root)

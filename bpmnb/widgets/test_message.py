@@ -19,7 +19,7 @@ from bpmnb import outbox
 from bpmnb.errors import SettingsError
 from bpmnb.home import Home
 from bpmnb.i18n import Lang
-from bpmnb.message import Attachment
+from bpmnb.message import Attachment, MessageError
 from bpmnb.queue import QueuedMessage, Status
 from bpmnb.settings import AccountSettings
 from bpmnb.widgets._base import Section, css, esc, row
@@ -149,8 +149,14 @@ class TestMessage(Section):
                 )
             self.outcome.value = "".join(self._lines)
             return None
+        except MessageError as exc:
+            # The message builder refuses an address, a header (CR/LF) or a
+            # too-large file: say so at that field, in the form's language.
+            field = "attachment" if exc.field == "attachments" else exc.field
+            note = self.notes.get(field, self.notes["subject"])
+            note.value = esc(exc.message(self.lang))
+            return None
         except ValueError as exc:
-            # The message builder refuses a header (CR/LF) or a too-large file.
             self.notes["subject"].value = esc(str(exc))
             return None
         finally:
