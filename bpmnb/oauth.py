@@ -20,6 +20,7 @@ only uses the cache, and ``bpmnb oauth login`` is the one interactive step.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -65,6 +66,11 @@ the way ``BPMNB_PASSWORD`` works for passwords."""
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _AADSTS = re.compile(r"AADSTS\d+")
+# A tenant is a GUID or a verified domain; "common", "organizations" and
+# "consumers" are not one tenant, and client credentials need exactly one.
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}$")
+_MULTI_TENANT = frozenset({"common", "organizations", "consumers"})
+_QUOTES = ('"', "'", "\u201c", "\u201d", "\u2018", "\u2019")
 
 # Claims of the last token each app obtained in this process (never the token
 # itself): office365_hint uses the service principal's object id ("oid").
@@ -137,8 +143,14 @@ def validate(settings: AccountSettings) -> None:
         add("auth", "oauth.google_refused", host=settings.host)
     if settings.auth is not AuthMethod.OAUTH2_OFFICE365:
         add("auth", "oauth.not_oauth")
-    if not settings.oauth.tenant_id:
+    tenant = settings.oauth.tenant_id.strip()
+    if not tenant:
         add("oauth.tenant_id", "oauth.tenant_missing")
+    elif tenant.lower() in _MULTI_TENANT:
+        if settings.oauth.flow is not OAuthFlow.DEVICE_CODE:
+            add("oauth.tenant_id", "oauth.tenant_not_specific", tenant=tenant)
+    elif not _GUID.match(tenant) and not _DOMAIN.match(tenant):
+        add("oauth.tenant_id", "oauth.tenant_malformed")
     if not settings.oauth.client_id:
         add("oauth.client_id", "oauth.client_missing")
     elif not _GUID.match(settings.oauth.client_id):
@@ -301,7 +313,7 @@ def _app_options(settings: AccountSettings, cache: msal.TokenCache) -> dict[str,
         log.debug("using a non-Microsoft identity endpoint %s", host)
     return {
         "authority": f"{settings.oauth.authority_host.rstrip('/')}/"
-        f"{settings.oauth.tenant_id}",
+        f"{settings.oauth.tenant_id.strip()}",
         "token_cache": cache,
         "http_client": _session(settings),
         "validate_authority": known,
@@ -336,9 +348,24 @@ def _client_credential(settings: AccountSettings, store: SecretStore) -> Any:
     if settings.oauth.flow is OAuthFlow.CERTIFICATE:
         return _certificate(settings)
     secret = os.environ.get(CLIENT_SECRET_ENV) or store.get("oauth_client_secret")
+    secret = clean_secret(secret or "")
     if not secret:
         raise OAuthError("oauth.secret_missing", code=Code.INVALID_SETTINGS)
     return secret
+
+
+def clean_secret(value: str) -> str:
+    """A pasted client secret without the blanks and quotes around it (Entra
+    ID secret values never hold spaces or quotes, so none is lost)."""
+    value = value.strip()
+    while len(value) >= 2 and value[0] in _QUOTES and value[-1] in _QUOTES:
+        value = value[1:-1].strip()
+    return value
+
+
+def looks_like_secret_id(value: str) -> bool:
+    """True for a GUID: the portal's "Secret ID" column, not its "Value"."""
+    return bool(_GUID.match(clean_secret(value)))
 
 
 def _certificate(settings: AccountSettings) -> dict[str, str]:
@@ -382,6 +409,15 @@ def _for_client(
     if _used_up(result):
         app.remove_tokens_for_client()
         result = _call(lambda: app.acquire_token_for_client(scopes=list(APP_SCOPES)))
+    if (
+        "access_token" not in result
+        and settings.oauth.flow is OAuthFlow.CLIENT_SECRET
+        and _refused(result).reason == "oauth.invalid_client"
+        and looks_like_secret_id(_client_credential(settings, store))
+    ):
+        raise OAuthError(
+            "oauth.secret_is_id", code=Code.INVALID_SETTINGS, detail=_detail(result)
+        )
     return {str(k): v for k, v in result.items()}
 
 
@@ -473,6 +509,13 @@ def _detail(result: dict[str, Any]) -> str:
 
 
 def _refused(result: dict[str, Any]) -> OAuthError:
+    if not result.get("error") or result.get("error") == "invalid_json":
+        # Not an OAuth error at all: a proxy's page, an empty or cut reply.
+        return OAuthError(
+            "oauth.identity_unreachable",
+            code=Code.TEMPORARY_FAILURE,
+            detail="no OAuth reply",
+        )
     codes = _AADSTS.findall(str(result.get("error_description", "")))
     reason = next((_AADSTS_REASONS[c] for c in codes if c in _AADSTS_REASONS), None)
     reason = reason or _REASONS.get(str(result.get("error")), "oauth.token_refused")
@@ -493,11 +536,23 @@ def _call(action: Callable[[], Any]) -> Any:
         raise OAuthError(
             "oauth.identity_unreachable", code=Code.TEMPORARY_FAILURE
         ) from None
+    except msal.exceptions.MsalServiceError:
+        # An HTTP 5xx (or another non-OAuth status) from the identity service.
+        raise OAuthError(
+            "oauth.identity_unreachable",
+            code=Code.TEMPORARY_FAILURE,
+            detail="HTTP error",
+        ) from None
     except ValueError as exc:
-        # msal raises ValueError when tenant discovery finds no such tenant.
+        # msal raises ValueError when tenant discovery finds no such tenant,
+        # and json's ValueError for a reply that is not JSON (a proxy page).
         if "authority" in str(exc).lower() or "tenant" in str(exc).lower():
             raise OAuthError("oauth.unknown_tenant") from None
-        raise
+        raise OAuthError(
+            "oauth.identity_unreachable",
+            code=Code.TEMPORARY_FAILURE,
+            detail=type(exc).__name__,
+        ) from None
 
 
 def _load_cache(store: SecretStore) -> msal.SerializableTokenCache:
@@ -505,9 +560,19 @@ def _load_cache(store: SecretStore) -> msal.SerializableTokenCache:
     saved = store.get("oauth_token_cache")
     if saved:
         try:
+            if not isinstance(json.loads(saved), dict):
+                raise ValueError("not a JSON object")
             cache.deserialize(saved)
-        except ValueError:
+            # A cache of the wrong shape deserializes but breaks on use.
+            kinds = msal.TokenCache.CredentialType
+            for kind in (kinds.ACCESS_TOKEN, kinds.REFRESH_TOKEN, kinds.ACCOUNT):
+                for entry in cache.search(kind):
+                    dict(entry).get("secret")
+            for entry in cache.search(kinds.ACCESS_TOKEN):
+                int(entry["expires_on"])
+        except (ValueError, TypeError, AttributeError, KeyError):
             log.warning("the stored Office 365 token cache was unreadable; ignored")
+            cache = msal.SerializableTokenCache()
     return cache
 
 

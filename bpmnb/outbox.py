@@ -197,8 +197,9 @@ def wait(
     """Wait until the message is sent, failed or cancelled, or ``timeout``
     seconds pass; return where it stands then.
 
-    Returns at once when the message is held because sending is disabled or
-    nothing is saved (only a person can change that). With
+    Returns at once when the message is held because sending is disabled,
+    nothing is saved or the server refused the account (only a person can
+    change that). With
     ``until_attempted``, also return once one attempt has finished (the
     message is queued again for a retry, or held). Raises ``LookupError``
     for an unknown id.
@@ -209,7 +210,11 @@ def wait(
         current = queue.get(message_id)
         if current is None:
             raise LookupError(message_id)
-        if current.done or current.held in (Hold.SENDING_DISABLED, Hold.NO_SETTINGS):
+        if current.done or current.held in (
+            Hold.SENDING_DISABLED,
+            Hold.NO_SETTINGS,
+            Hold.ACCOUNT_ERROR,
+        ):
             # Nothing will change until someone acts: say so now.
             return current
         if (

@@ -66,6 +66,9 @@ class Hold(StrEnum):
     DAILY_CAP = "daily_cap"  # settings.daily_cap reached for the last 24 h
     RATE = "rate"  # settings.rate_per_minute reached for the last minute
     NO_SETTINGS = "no_settings"  # no saved account settings to send with
+    # The server refused the account itself (AUTH, TLS, certificate): every
+    # message would fail the same way until the settings are corrected.
+    ACCOUNT_ERROR = "account_error"
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,8 @@ class LastError:
             "stage": self.stage,
             "smtp_code": self.smtp_code,
             "reply": self.reply,
+            # Each refused recipient with its reply, when there were several.
+            "detail": self.detail,
             "message": {"pl": self.message("pl"), "en": self.message("en")},
             "hint": {
                 "pl": self.hint("pl", settings=settings),
@@ -195,6 +200,8 @@ class QueuedMessage:
         lang = lang or default_lang()
         if self.status is Status.QUEUED and self.held is not None:
             return text(f"queue.held.{self.held}", lang)
+        if self.status is Status.SENT and self.last_error is not None:
+            return text("queue.status.sent_partly", lang)
         return text(f"queue.status.{self.status}", lang)
 
     def as_json(
@@ -416,6 +423,7 @@ class Queue:
             else float(os.environ.get("BPMNB_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
         )
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _private(self.path)
         self._local = threading.local()
         with self._connect() as db:
             db.executescript(_SCHEMA)
@@ -669,18 +677,34 @@ class Queue:
         *,
         reply: str,
         attempt: tuple[float, int | None, str],
+        refused: LastError | None = None,
     ) -> None:
         """The server accepted the message. Recorded whoever holds the lease:
-        acceptance is a fact, even if a slow worker's lease ran out."""
+        acceptance is a fact, even if a slow worker's lease ran out.
+
+        ``refused``: the server accepted the message for some recipients and
+        refused the others (RCPT TO); kept as the last error of the sent
+        message so the list, ``queue show`` and the form say who missed it."""
         now = time.time()
+        err = refused or LastError(code="")
         with self._write() as db:
             cur = db.execute(
                 "UPDATE messages SET status = 'sent', sent_at = ?, sent_reply = ?, "
                 "updated_at = ?, lease_owner = NULL, lease_until = NULL, "
-                "held = NULL, err_code = NULL, err_stage = NULL, "
-                "err_smtp_code = NULL, err_reply = NULL, err_detail = NULL "
+                "held = NULL, err_code = ?, err_stage = ?, "
+                "err_smtp_code = ?, err_reply = ?, err_detail = ? "
                 "WHERE id = ? RETURNING attempts",
-                (now, reply, now, message_id),
+                (
+                    now,
+                    reply,
+                    now,
+                    err.code or None,
+                    err.stage,
+                    err.smtp_code,
+                    err.reply,
+                    err.detail,
+                    message_id,
+                ),
             ).fetchone()
             self._attempt(db, message_id, cur, attempt, Status.SENT, now)
         log.debug("message %d sent by %s", message_id, owner)
@@ -754,6 +778,38 @@ class Queue:
                 "SELECT count(*) FROM messages WHERE status = 'queued'"
             ).fetchone()
         return int(n)
+
+    def hold_for_account(self, error: LastError, until: float) -> int:
+        """Hold every queued message until ``until`` (or a settings change,
+        :meth:`unhold`) because the account is refused, with ``error`` as
+        the reason; returns how many wait. No attempt is spent."""
+        with self._write() as db:
+            ids = [
+                int(r[0])
+                for r in db.execute(
+                    "UPDATE messages SET held = ?, updated_at = ?, "
+                    "next_attempt_at = max(next_attempt_at, ?) "
+                    "WHERE status = 'queued' RETURNING id",
+                    (str(Hold.ACCOUNT_ERROR), time.time(), until),
+                ).fetchall()
+            ]
+            if ids:
+                self._set_error(db, ids, error)
+        return len(ids)
+
+    def unhold(self, hold: Hold, *, before: float | None = None) -> int:
+        """Make the messages held for ``hold`` due now (the cause may be
+        gone: for example the settings were corrected); with ``before``,
+        only those held before that time (the settings file's change)."""
+        now = time.time()
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE messages SET held = NULL, next_attempt_at = ?, "
+                "updated_at = ? WHERE status = 'queued' AND held = ? "
+                "AND updated_at < ?",
+                (now, now, str(hold), now if before is None else before),
+            )
+            return cur.rowcount
 
     # -- by hand -------------------------------------------------------------
 
@@ -865,6 +921,33 @@ class Queue:
                 transcript,
             ),
         )
+
+
+def _private(path: Path) -> None:
+    """Create the queue file readable by its owner only, before SQLite opens
+    it: it holds whole messages (personal data), like the secrets file.
+    SQLite gives its -wal and -shm files the database file's permissions.
+    A file created earlier with wider permissions is narrowed."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # unreadable or read-only: SQLite reports it with its own error
+    try:
+        mode = os.fstat(fd).st_mode & 0o777
+        if mode & 0o077:
+            os.fchmod(fd, mode & 0o700)
+    except OSError:
+        pass  # not our file: leave it as it is
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        other = path.with_name(path.name + suffix)
+        try:
+            mode = other.stat().st_mode & 0o777
+            if mode & 0o077:
+                other.chmod(mode & 0o700)
+        except OSError:
+            continue
 
 
 def _stored_recipients(value: object) -> tuple[str, ...]:

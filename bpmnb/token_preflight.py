@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ DELEGATED_SCOPE = "SMTP.Send"
 CLOCK_SKEW = 300
 """Seconds of clock difference tolerated for ``nbf`` (as Entra ID does)."""
 
+_LAST_DATE = 253402300799  # 9999-12-31T23:59:59Z
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 Kind = Literal["app", "delegated", "unknown"]
@@ -108,8 +110,14 @@ class TokenFacts:
         user = user or claims.get("unique_name")
 
         def number(name: str) -> int | None:
+            # NumericDate (RFC 7519 section 2); NaN, infinities, booleans and
+            # years beyond 9999 are not dates (json accepts NaN/Infinity).
             value = claims.get(name)
-            return int(value) if isinstance(value, int | float) else None
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return None
+            if not math.isfinite(value) or abs(value) > _LAST_DATE:
+                return None
+            return int(value)
 
         def string(*names: str) -> str | None:
             for name in names:
@@ -134,7 +142,11 @@ class TokenFacts:
         def iso(value: int | None) -> str | None:
             if value is None:
                 return None
-            return datetime.fromtimestamp(value, UTC).isoformat(timespec="seconds")
+            try:
+                moment = datetime.fromtimestamp(value, UTC)
+            except (OverflowError, OSError, ValueError):
+                return str(value)
+            return moment.isoformat(timespec="seconds")
 
         return {
             "kind": self.kind,

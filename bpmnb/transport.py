@@ -1312,9 +1312,17 @@ class SmtpSession:
         self._fail_reply(Code.SENDER_REJECTED, code, reply)
 
     def _fail_recipients(self, refused: dict[str, tuple[int, str]]) -> NoReturn:
-        """No RCPT TO accepted: temporary when every refusal was 4xx."""
-        first_code, first_reply = next(iter(refused.values()))
-        temporary = all(400 <= c < 500 for c, _ in refused.values())
+        """No RCPT TO accepted: temporary when any refusal was 4xx.
+
+        A retry can reach the recipients refused for now (RFC 5321 section
+        4.2.1), whatever the order of the recipients; the detail keeps every
+        refusal, the permanent ones included. The reply reported is the
+        first temporary one, so ``temporary`` agrees with the code.
+        """
+        replies = list(refused.values())
+        later = [(c, r) for c, r in replies if 400 <= c < 500]
+        temporary = bool(later)
+        first_code, first_reply = later[0] if later else replies[0]
         error = DeliveryError(
             Code.TEMPORARY_FAILURE if temporary else Code.RECIPIENT_REJECTED,
             stage=Stage.RCPT_TO,

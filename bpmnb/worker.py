@@ -139,6 +139,7 @@ class Worker:
         self._session_used = 0  # messages sent on the current session
         self._hold_until = 0.0
         self._reconfigured = False
+        self._unhold_account = False
         self._settings_cache: AccountSettings | None = None
         self._settings_stamp: tuple[int, int, int] | None = None
         # The status update of the last accepted message, if not yet written
@@ -162,6 +163,7 @@ class Worker:
         # The worker thread closes its session itself before the next batch:
         # this may run in another thread while a message is in flight.
         self._reconfigured = True
+        self._unhold_account = True  # new settings: try the held messages
         self.wake()
 
     def wake(self) -> None:
@@ -234,15 +236,18 @@ class Worker:
         stop); returns how many messages reached an outcome."""
         processed = 0
         while not self._stop.is_set():
-            if time.time() < self._hold_until:
-                break
+            # The settings first: saving corrected ones lifts a hold for a
+            # refused account (see _saved_settings).
             settings = self._current_settings()
             if self._reconfigured:
                 # New settings: do not reuse a connection made with the old.
                 self._reconfigured = False
                 self._close()
-            if settings is None:
+            if settings is None or time.time() < self._hold_until:
                 break
+            if self._unhold_account:
+                self._unhold_account = False
+                self.queue.unhold(Hold.ACCOUNT_ERROR)
             batch = self.queue.claim(self.owner, limit=self.config.batch)
             if not batch:
                 break
@@ -315,6 +320,11 @@ class Worker:
             self._settings_stamp = stamp
             self._credential = None
             self._reconfigured = True
+            if stamp is not None:
+                # Messages held because the server refused the account go
+                # again if the settings were saved after they were held.
+                self.queue.unhold(Hold.ACCOUNT_ERROR, before=stamp[0] / 1e9)
+                self._hold_until = 0.0
         return self._settings_cache
 
     def _limit(self, settings: AccountSettings) -> tuple[Hold, float] | None:
@@ -382,8 +392,40 @@ class Worker:
                 until = self.queue.renew(self.owner, rest)
                 batch[index:] = [replace(c, lease_until=until) for c in batch[index:]]
                 item = batch[index]
-            self._send_one(settings, item)
+            error = self._send_one(settings, item)
             processed += 1
+            if error is not None and _account_refused(error):
+                # Every other message would be refused the same way (and
+                # repeated failed sign-ins can get the account locked): hold
+                # them, without spending attempts, until the settings change.
+                until = time.time() + self.config.backoff_cap
+                stored = LastError.from_error(error)
+                self.queue.release(
+                    [c.id for c in batch[index + 1 :]],
+                    self.owner,
+                    hold=Hold.ACCOUNT_ERROR,
+                    next_attempt_at=until,
+                    error=stored,
+                )
+                self.queue.hold_for_account(stored, until)
+                self._hold_until = until
+                log.info("the server refused the account (%s); holding", error.code)
+                break
+            if error is not None and error.stage in _OPEN_STAGES:
+                # No connection could be made (server down, 421 at the
+                # greeting, a timeout): the rest of the batch would meet the
+                # same failure one by one, a connect timeout each (20 times
+                # 30 s). This attempt failed for all of them: each is
+                # retried with its own backoff (or fails at the attempt
+                # limit), without opening another connection now.
+                note = (
+                    f"* not connected: the connection for message {item.id} "
+                    f"of the same batch failed ({error.code})"
+                )
+                for other in batch[index + 1 :]:
+                    self._failure(other, error, time.time(), note)
+                    processed += 1
+                break
         return processed
 
     def _open(self, settings: AccountSettings) -> SmtpSession:
@@ -418,7 +460,8 @@ class Worker:
         del lines[:]  # in place: the session appends to this very list
         return text
 
-    def _send_one(self, settings: AccountSettings, item: Claimed) -> None:
+    def _send_one(self, settings: AccountSettings, item: Claimed) -> BpmnbError | None:
+        """One attempt; returns the failure (None when accepted)."""
         started = time.time()
         # The stored bytes go out as they are when they can (no parsing and
         # serialising per attempt); otherwise the message is parsed.
@@ -453,7 +496,7 @@ class Worker:
                     earlier = text + "\n"
                     continue
                 self._failure(item, error, started, text)
-                return
+                return error
             self._session_used += 1
             # Accepted: the status update is written by _record_pending, at
             # the latest once the next message's MAIL FROM is on its way
@@ -465,7 +508,12 @@ class Worker:
             reply = f"{result.smtp_code} {result.smtp_reply}".strip()
             attempt = (started, result.smtp_code, earlier + self._transcript_text())
             self._unrecorded = functools.partial(
-                self.queue.mark_sent, item.id, self.owner, reply=reply, attempt=attempt
+                self.queue.mark_sent,
+                item.id,
+                self.owner,
+                reply=reply,
+                attempt=attempt,
+                refused=_refused(result.refused),
             )
             self.sent += 1
             log.info(
@@ -475,14 +523,15 @@ class Worker:
                 result.smtp_code,
                 result.smtp_reply,
             )
-            return
+            return None
+        return None  # not reached: the second pass always returns
 
     def _failure(
         self, item: Claimed, error: BpmnbError, started: float, transcript: str
     ) -> None:
         stored = LastError.from_error(error)
         attempt = (started, error.smtp_code, transcript)
-        if error.temporary and item.attempts < self.config.max_attempts:
+        if _temporary(error) and item.attempts < self.config.max_attempts:
             delay = self.config.backoff(item.attempts)
             self.queue.mark_retry(
                 item.id,
@@ -510,6 +559,63 @@ class Worker:
                 error.smtp_code,
                 error.smtp_reply,
             )
+
+
+def _refused(refused: dict[str, tuple[int, str]]) -> LastError | None:
+    """The recipients the server refused while accepting the message for the
+    others, as the sent message's last error (None: nobody was refused).
+
+    The message is not sent again for them: the accepted recipients would
+    get it twice (one transaction, one Message-ID). The user sees who
+    missed it and why (``queue show``, ``send-test``)."""
+    if not refused:
+        return None
+    first_code, first_reply = next(iter(refused.values()))
+    return LastError(
+        code=str(Code.RECIPIENT_REJECTED),
+        stage=str(Stage.RCPT_TO),
+        smtp_code=first_code,
+        reply=first_reply,
+        detail="; ".join(f"{a}: {c} {r}".rstrip() for a, (c, r) in refused.items()),
+    )
+
+
+def _temporary(error: BpmnbError) -> bool:
+    """Whether trying again may succeed. When every recipient was refused,
+    any temporary (4xx) refusal makes the whole failure temporary, whatever
+    the order of the recipients: the transport reports the first refusal's
+    code, so "550, 451" would otherwise fail at once and "451, 550" retry.
+    A retry that reaches the 4xx recipient records the 5xx one as refused
+    on the sent message."""
+    refused = getattr(error, "refused", None)
+    if error.stage is Stage.RCPT_TO and isinstance(refused, dict) and refused:
+        return any(
+            isinstance(v, tuple) and 400 <= int(v[0]) < 500 for v in refused.values()
+        )
+    return error.temporary
+
+
+_ACCOUNT_STAGES = frozenset(
+    {
+        Stage.GREETING,
+        Stage.EHLO,
+        Stage.TLS,
+        Stage.EHLO_TLS,
+        Stage.AUTH_MECHS,
+        Stage.AUTH,
+    }
+)
+
+
+# Where a failure means no session could be opened at all.
+_OPEN_STAGES = frozenset({Stage.DNS, Stage.CONNECT}) | _ACCOUNT_STAGES
+
+
+def _account_refused(error: BpmnbError) -> bool:
+    """A permanent failure before MAIL FROM: the server refused the account
+    or the connection's settings (sign-in, TLS, certificate), not the
+    message, so every other message would fail the same way."""
+    return not error.temporary and error.stage in _ACCOUNT_STAGES
 
 
 def _early(error: BpmnbError) -> bool:

@@ -983,3 +983,23 @@ def test_invalid_idn_domain_refused_before_mail(tmp_path: Path) -> None:
             deliver(settings, None, built)
     assert info.value.code is Code.RECIPIENT_REJECTED
     assert "MAIL" not in server.commands
+
+
+@pytest.mark.parametrize("order", [("a", "b"), ("b", "a")])
+def test_mixed_refusals_are_temporary_whatever_the_order(
+    tmp_path: Path, order: tuple[str, str]
+) -> None:
+    # a@ is refused for now (451), b@ for good (550); a retry can reach a@,
+    # so the failure is temporary in either order, and the detail keeps both.
+    rcpt = {
+        "a@example.com": "451 4.2.1 Mailbox busy",
+        "b@example.com": "550 5.1.1 User unknown",
+    }
+    with ScriptedSmtp(rcpt=rcpt) as server:
+        settings = settings_for(server.port, Encryption.NONE, tmp_path, login="")
+        to = [f"{name}@example.com" for name in order]
+        with pytest.raises(DeliveryError) as info:
+            deliver(settings, None, a_message(settings, to=to))
+    assert info.value.code is Code.TEMPORARY_FAILURE and info.value.temporary
+    assert info.value.smtp_code == 451
+    assert "550" in (info.value.detail or "") and "451" in (info.value.detail or "")

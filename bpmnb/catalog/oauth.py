@@ -33,6 +33,21 @@ _SETTINGS: dict[str, Msg] = {
         "The application (client) ID is a GUID, such as "
         "11111111-2222-3333-4444-555555555555.",
     ),
+    "oauth.tenant_not_specific": Msg(
+        "„{tenant}” nie wskazuje jednej dzierżawy, a logowanie aplikacji "
+        "(client credentials) jej wymaga. Podaj identyfikator dzierżawy "
+        "(Directory / tenant ID, GUID) albo domenę, np. "
+        "contoso.onmicrosoft.com.",
+        '"{tenant}" does not name one tenant, and app sign-in (client '
+        "credentials) needs one. Enter the directory (tenant) ID (a GUID) or "
+        "a domain such as contoso.onmicrosoft.com.",
+    ),
+    "oauth.tenant_malformed": Msg(
+        "Identyfikator dzierżawy to GUID (Directory / tenant ID) albo domena, "
+        "np. contoso.onmicrosoft.com — bez adresu URL i spacji.",
+        "The tenant is a GUID (directory / tenant ID) or a domain such as "
+        "contoso.onmicrosoft.com — no URL and no spaces.",
+    ),
     "oauth.cert_missing": Msg(
         "Przy logowaniu certyfikatem wskaż plik PEM z kluczem prywatnym i "
         "certyfikatem.",
@@ -46,6 +61,26 @@ _SETTINGS: dict[str, Msg] = {
 }
 
 _TOKENS: dict[str, Msg] = {
+    "oauth.secret_is_id": Msg(
+        "Zapisany klucz tajny wygląda jak identyfikator klucza (Secret ID, "
+        "GUID), a nie jego wartość; Entra ID go odrzuca.",
+        "The stored client secret looks like the secret's ID (a GUID), not "
+        "its value; Entra ID refuses it.",
+    ),
+    "oauth.secret_is_id.hint": Msg(
+        "W Entra ID > Rejestracje aplikacji > Certyfikaty i klucze tajne "
+        "skopiuj kolumnę „Wartość” (Value), nie „Identyfikator klucza "
+        "tajnego”. Wartość widać tylko tuż po utworzeniu — w razie potrzeby "
+        "utwórz nowy klucz i zapisz go: bpmnb oauth login --client-secret.",
+        "In Entra ID > App registrations > Certificates & secrets copy the "
+        '"Value" column, not "Secret ID". The value is shown only right '
+        "after creation — if needed create a new secret and store it with: "
+        "bpmnb oauth login --client-secret.",
+    ),
+    "oauth.login_interrupted": Msg(
+        "Logowanie przerwane; nic nie zapisano.",
+        "Sign-in interrupted; nothing was stored.",
+    ),
     "oauth.secret_missing": Msg(
         "Brak klucza tajnego aplikacji (client secret) w magazynie sekretów.",
         "No application client secret is kept in the secret store.",

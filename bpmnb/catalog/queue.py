@@ -28,6 +28,14 @@ MESSAGES: dict[str, Msg] = {
         "No outcome within {seconds} s; the message is still in the queue "
         "(state: {status}).",
     ),
+    "queue.wait.interrupted": Msg(
+        "Przerwano czekanie. Wiadomość nr {id} nie przepadła: zostaje w "
+        "kolejce (stan: {status}) i wyjdzie przy następnym uruchomieniu "
+        "wysyłania (np. „bpmnb worker”).",
+        "The wait was interrupted. Message no. {id} is not lost: it stays in "
+        "the queue (state: {status}) and goes out the next time sending runs "
+        "(for example “bpmnb worker”).",
+    ),
     # Where a message stands (one sentence each).
     "queue.status.queued": Msg(
         "Czeka w kolejce na wysłanie.", "Waiting in the queue to be sent."
@@ -36,6 +44,12 @@ MESSAGES: dict[str, Msg] = {
     "queue.status.sent": Msg(
         "Serwer przyjął wiadomość do doręczenia.",
         "The server accepted the message for delivery.",
+    ),
+    "queue.status.sent_partly": Msg(
+        "Serwer przyjął wiadomość, ale odrzucił część odbiorców; do nich "
+        "nie dotrze (lista i przyczyna poniżej).",
+        "The server accepted the message but refused some recipients; it "
+        "will not reach them (who and why below).",
     ),
     "queue.status.failed": Msg(
         "Nie udało się wysłać; przyczyna i wskazówka są poniżej.",
@@ -56,6 +70,16 @@ MESSAGES: dict[str, Msg] = {
         "Wiadomość poczeka w kolejce, aż wysyłanie zostanie włączone.",
         "Held: “Enable sending” is set to No in the account settings. The "
         "message will wait in the queue until sending is switched on.",
+    ),
+    "queue.held.account_error": Msg(
+        "Wstrzymana: serwer odrzucił samo konto (logowanie, szyfrowanie lub "
+        "certyfikat; przyczyna i wskazówka poniżej). Wiadomość nie jest "
+        "winna: poczeka w kolejce i wyjdzie, gdy ustawienia konta zostaną "
+        "poprawione i zapisane.",
+        "Held: the server refused the account itself (sign-in, encryption or "
+        "certificate; the reason and a hint follow). The message is not at "
+        "fault: it waits in the queue and goes out once the account settings "
+        "are corrected and saved.",
     ),
     "queue.held.daily_cap": Msg(
         "Wstrzymana: wyczerpano dobowy limit wiadomości tego konta; pójdzie, "

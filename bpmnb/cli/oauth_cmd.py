@@ -108,6 +108,9 @@ def register(group: click.Group) -> None:
 
         try:
             token = oauth.login(settings, store, show=show)
+        except KeyboardInterrupt:
+            click.echo(text("oauth.login_interrupted", ctx.lang), err=True)
+            raise SystemExit(130) from None
         except SettingsError as exc:
             raise _fail_findings(exc.findings, ctx.lang) from None
         except BpmnbError as exc:
@@ -186,8 +189,14 @@ def _store_secret(ctx: CliContext, store: SecretStore, from_stdin: bool) -> None
         secret = str(
             click.prompt(text("oauth.cli.secret_prompt", ctx.lang), hide_input=True)
         ).strip()
+    secret = oauth.clean_secret(secret)
     if not secret:
         click.echo(text("oauth.secret_missing", ctx.lang), err=True)
+        raise SystemExit(EXIT_USAGE)
+    if oauth.looks_like_secret_id(secret):
+        # Entra ID secret values are never GUIDs; a GUID is the "Secret ID".
+        click.echo(text("oauth.secret_is_id", ctx.lang), err=True)
+        click.echo(text("oauth.secret_is_id.hint", ctx.lang), err=True)
         raise SystemExit(EXIT_USAGE)
     store.set("oauth_client_secret", secret)
     click.echo(

@@ -114,7 +114,7 @@ def show_cmd(ctx: CliContext, message_id: int, as_json: bool) -> None:
         click.echo(f"{text('queue.col.next', lang)}: {_local(message.next_attempt_at)}")
     lines = describe(message, lang)
     error = message.last_error
-    if settings is not None and error is not None and message.status is not Status.SENT:
+    if settings is not None and error is not None:
         # describe() ends with the generic hint; the saved settings name the
         # provider, whose own advice (Office 365's exact steps) comes first.
         generic = error.hint(lang)

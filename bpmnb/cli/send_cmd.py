@@ -56,12 +56,16 @@ def describe(message: QueuedMessage, lang: Lang) -> list[str]:
     """Lines saying where ``message`` stands, with the reason and the hint."""
     lines = [message.status_text(lang)]
     error = message.last_error
-    if error is not None and message.status is not Status.SENT:
+    if error is not None:
+        # A sent message keeps an error only for recipients the server
+        # refused while accepting it for the others (listed in ``detail``).
         reply = (
             f"{error.smtp_code} {error.reply or ''}".strip() if error.smtp_code else ""
         )
         stage = f" ({error.stage})" if error.stage else ""
         lines.append(f"[{error.code}]{stage} {reply}".rstrip())
+        if message.status is Status.SENT and error.detail:
+            lines.append(error.detail)
         lines.append(error.message(lang))
         hint = error.hint(lang)
         if hint:
@@ -74,7 +78,7 @@ def _exit_code(message: QueuedMessage, waited: bool) -> int:
         return EXIT_OK
     if waited or message.status is Status.FAILED:
         return EXIT_FAILED
-    if message.held is Hold.SENDING_DISABLED:
+    if message.held in (Hold.SENDING_DISABLED, Hold.ACCOUNT_ERROR):
         return EXIT_FAILED
     return EXIT_OK
 
@@ -151,15 +155,35 @@ def send_test(
     }
     if not as_json:
         click.echo(handed[lang])
+    interrupted = False
     try:
         if wait:
-            current = outbox.wait(home, queue_id, wait_timeout)
+            outbox.wait(home, queue_id, wait_timeout)
         elif component is DeliveryComponent.INPROCESS:
-            current = outbox.wait(home, queue_id, wait_timeout, until_attempted=True)
-        else:
-            current = outbox.wait(home, queue_id, 0)
+            outbox.wait(home, queue_id, wait_timeout, until_attempted=True)
+    except KeyboardInterrupt:
+        # Ctrl-C ends the wait, not the message: it stays in the queue.
+        interrupted = True
     finally:
+        # The in-process worker stops after the message in flight, which may
+        # outlast --wait-timeout (a slow server): report where the message
+        # stands once it has, not what it was when the wait ended.
         outbox.stop_worker(home)
+    current = outbox.status(home, queue_id)
+    assert current is not None  # only purge deletes, and never a queued one
+    if interrupted and not current.done:
+        label = {g: text(f"queue.label.{current.status}", g) for g in ("pl", "en")}
+        said = {
+            g: text("queue.wait.interrupted", g, id=queue_id, status=label[g])
+            for g in ("pl", "en")
+        }
+        if as_json:
+            data = current.as_json()
+            data.update(handed=handed, ok=False, interrupted=said)
+            echo_json(data)
+        else:
+            click.echo(said[lang], err=True)
+        raise SystemExit(EXIT_FAILED)
     pending = (
         not current.done
         and current.held is None

@@ -128,6 +128,11 @@ class IdentityEmulator(Running):
         self.token_tenant: str | None = None
         self.skew = 0  # seconds added to iat/nbf/exp: a server clock elsewhere
         self.auto_approve: str | None = None  # upn that approves device codes
+        # (status, content type, body) answered by the token endpoint instead
+        # of a token: an Entra ID error, a proxy's HTML page, a 500.
+        self.token_reply: tuple[int, str, str] | None = None
+        self.delay = 0.0  # seconds the token endpoint waits before answering
+        self.device_lifetime = 900  # expires_in of new device codes
         self.requests: list[dict[str, str]] = []  # grant + client, no secrets
         self.issued: list[dict[str, Any]] = []  # claims of issued access tokens
         self._devices: dict[str, _Device] = {}
@@ -367,6 +372,11 @@ class IdentityEmulator(Running):
                 self.requests.append(
                     {"grant_type": grant, "client_id": form.get("client_id", "")}
                 )
+            if self.delay:
+                time.sleep(self.delay)
+            if self.token_reply is not None:
+                self._raw(http, *self.token_reply)
+                return
             if grant == "client_credentials":
                 status, body = self._client_credentials(form, endpoint)
             elif grant == DEVICE_GRANT:
@@ -459,7 +469,8 @@ class IdentityEmulator(Running):
             )
         user_code = secrets.token_hex(4).upper()
         device_code = secrets.token_urlsafe(24)
-        device = _Device(app.client_id, form.get("scope", ""), time.time() + 900)
+        lifetime = self.device_lifetime
+        device = _Device(app.client_id, form.get("scope", ""), time.time() + lifetime)
         if self.auto_approve:
             device.user = self.auto_approve
         with self._lock:
@@ -470,7 +481,7 @@ class IdentityEmulator(Running):
             "user_code": user_code,
             "device_code": device_code,
             "verification_uri": url,
-            "expires_in": 900,
+            "expires_in": lifetime,
             "interval": 1,
             "message": f"To sign in, open {url} and enter the code {user_code}.",
         }
@@ -507,6 +518,18 @@ class IdentityEmulator(Running):
         return 200, self._user_tokens(app, user, form.get("scope") or entry[2])
 
     @staticmethod
+    def _raw(http: BaseHTTPRequestHandler, status: int, kind: str, body: str) -> None:
+        data = body.encode()
+        http.send_response(status)
+        http.send_header("Content-Type", kind)
+        http.send_header("Content-Length", str(len(data)))
+        http.end_headers()
+        try:
+            http.wfile.write(data)
+        except OSError:  # the client gave up waiting (a timeout test)
+            pass
+
+    @staticmethod
     def _reply(http: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()
         http.send_response(status)
@@ -518,6 +541,11 @@ class IdentityEmulator(Running):
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def entra_error(error: str, code: str, text: str = "") -> str:
+    """An Entra ID error body (for ``token_reply``), as JSON text."""
+    return json.dumps(_error(error, code, text))
 
 
 def _error(error: str, code: str, text: str = "") -> dict[str, Any]:
@@ -580,6 +608,7 @@ __all__ = [
     "IdentityEmulator",
     "User",
     "ca_pem",
+    "entra_error",
     "make_certificate",
     "token_checker",
 ]
