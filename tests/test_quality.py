@@ -29,8 +29,10 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
         ("ruff", "check", "--no-cache", "."),
         ("ruff", "format", "--no-cache", "--check", "."),
         ("mypy", "--strict", "bpmnb"),
+        # The fault servers and helpers every protocol test stands on.
+        ("mypy", "--strict", "tests/support"),
     ],
-    ids=["ruff-check", "ruff-format", "mypy-strict"],
+    ids=["ruff-check", "ruff-format", "mypy-strict", "mypy-strict-support"],
 )
 def test_tool_passes(command: tuple[str, ...]) -> None:
     result = run(*command)

@@ -85,9 +85,12 @@ class FaultServer(Running):
     async def _start(self) -> None:
         tls = self.behaviour.implicit_tls
         # Like a real submission server, wait a long minute for a ClientHello.
-        extra: dict[str, object] = {"ssl_handshake_timeout": 60} if tls else {}
         self._server = await asyncio.start_server(
-            self._handle, LOOPBACK, self.port, ssl=tls, **extra
+            self._handle,
+            LOOPBACK,
+            self.port,
+            ssl=tls,
+            ssl_handshake_timeout=60 if tls else None,
         )
 
     def stop(self) -> None:

@@ -5,6 +5,7 @@ Only loopback addresses are ever used: tests must not reach anything else.
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import ssl
 from functools import cache
@@ -61,12 +62,18 @@ def ca_file(directory: Path) -> Path:
 
 
 def server_context(
-    *names: str, authority: trustme.CA | None = None, **cert_kw: object
+    *names: str,
+    authority: trustme.CA | None = None,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
 ) -> ssl.SSLContext:
     """A server context whose certificate covers ``names`` (default: the
-    loopback IP, as an IP SAN, and ``localhost``)."""
+    loopback IP, as an IP SAN, and ``localhost``); the dates let a test
+    serve an expired certificate."""
     issued = (authority or ca()).issue_cert(
-        *(names or (LOOPBACK, "localhost")), **cert_kw
+        *(names or (LOOPBACK, "localhost")),
+        not_before=not_before,
+        not_after=not_after,
     )
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     issued.configure_cert(ctx)
