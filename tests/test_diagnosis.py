@@ -414,3 +414,11 @@ def test_against_the_aiosmtpd_sandbox(tmp_path: Path, encryption: Encryption) ->
         bad = Credential(box.login, "password", lambda: secret + "-wrong")
         report = diagnosis.check(settings, bad)
         assert (report.code, report.stage) == (Code.AUTH_FAILED, Stage.AUTH)
+
+
+def test_cli_check_without_settings_or_host_says_what_to_give(tmp_path: Path) -> None:
+    out = _cli(tmp_path, "check")
+    assert out.returncode == 2
+    assert "--host" in out.stderr
+    assert "bpmnb sandbox --configure" in out.stderr
+    assert out.stdout == ""

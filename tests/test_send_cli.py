@@ -157,6 +157,15 @@ def test_invalid_settings_exit_2_with_findings_at_fields(home: Home) -> None:
     assert Queue(home.queue_file).counts()[Status.QUEUED] == 0
 
 
+def test_a_first_send_without_settings_says_how_to_get_them(home: Home) -> None:
+    result = cli(home, "send-test", "--to", TO)
+    assert result.exit_code == 2
+    # The fields that are missing, then the way out.
+    assert "host:" in result.output
+    assert "bpmnb sandbox --configure" in result.output
+    assert "bpmnb settings set" in result.output
+
+
 def test_a_header_injection_is_refused_at_its_field(
     home: Home, sandbox: Sandbox
 ) -> None:

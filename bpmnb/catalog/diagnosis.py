@@ -369,6 +369,14 @@ _UI: dict[str, Msg] = {
         "Brak zapisanych ustawień i nie podano --host.",
         "No saved settings and no --host given.",
     ),
+    "diagnosis.ui.no_settings_hint": Msg(
+        "Podaj serwer (np. --host smtp.wp.pl --port 465 --encryption ssl) albo "
+        "zapisz ustawienia: „bpmnb sandbox --configure” (konto próbne) lub "
+        "„bpmnb settings set”.",
+        "Name a server (e.g. --host smtp.wp.pl --port 465 --encryption ssl) or "
+        "save settings: “bpmnb sandbox --configure” (the trial account) or "
+        "“bpmnb settings set”.",
+    ),
     "diagnosis.ui.probe_none": Msg(
         "Żadne z typowych połączeń z {target} nie zadziałało.",
         "None of the usual connections to {target} worked.",

@@ -116,8 +116,12 @@ MESSAGES: dict[str, Msg] = {
         "Cannot tell how to read or write {file}; use the extension {formats}.",
     ),
     "storage.nothing_saved": Msg(
-        "Nie zapisano jeszcze ustawień ({file}).",
-        "No settings have been saved yet ({file}).",
+        "Nie zapisano jeszcze ustawień ({file}). Konto próbne ustawi "
+        "„bpmnb sandbox --configure”; własne konto: „bpmnb settings set "
+        "pole=wartość” albo „bpmnb settings import PLIK”.",
+        "No settings have been saved yet ({file}). “bpmnb sandbox --configure” "
+        "sets up the trial account; for your own account use “bpmnb settings "
+        "set field=value” or “bpmnb settings import FILE”.",
     ),
     # bpmnb settings ...
     "storage.cli.exported": Msg(

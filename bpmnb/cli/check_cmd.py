@@ -83,9 +83,10 @@ def _settings(
         fail(exc, ctx.lang, code=EXIT_USAGE)
     if saved is None and "host" not in overrides:
         message = text("diagnosis.ui.no_settings", ctx.lang)
+        hint = text("diagnosis.ui.no_settings_hint", ctx.lang)
         if as_json:
-            _print_findings([], ctx.lang, as_json, message)
-        click.echo(message, err=True)
+            _print_findings([], ctx.lang, as_json, message, hint)
+        click.echo(f"{message}\n{hint}", err=True)
         raise SystemExit(EXIT_USAGE)
     data = saved.public_dict() if saved is not None else {}
     data.update(overrides)

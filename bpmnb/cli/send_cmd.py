@@ -35,8 +35,14 @@ def _attachments(files: tuple[str, ...]) -> list[Attachment]:
     return result
 
 
-def _refuse(findings: list[Finding], message: str, as_json: bool, lang: Lang) -> None:
-    """Report findings at their fields and exit 2."""
+def _refuse(
+    findings: list[Finding],
+    message: str,
+    as_json: bool,
+    lang: Lang,
+    then: str | None = None,
+) -> None:
+    """Report findings at their fields (and ``then``, what to do) and exit 2."""
     if as_json:
         echo_json(
             {
@@ -49,6 +55,8 @@ def _refuse(findings: list[Finding], message: str, as_json: bool, lang: Lang) ->
         click.echo(message, err=True)
         for finding in findings:
             click.echo(f"  {finding.field or '-'}: {finding.text.get(lang)}", err=True)
+        if then:
+            click.echo(then, err=True)
     raise SystemExit(EXIT_USAGE)
 
 
@@ -130,7 +138,12 @@ def send_test(
             lang=lang,
         )
     except SettingsError as exc:
-        _refuse(exc.findings, exc.message(lang), as_json, lang)
+        # A newcomer's first try: say how to get settings, not only what is
+        # missing from the empty ones.
+        first = None
+        if not home.settings_file.exists():
+            first = text("storage.nothing_saved", lang, file=home.settings_file)
+        _refuse(exc.findings, exc.message(lang), as_json, lang, first)
         return
     except MessageError as exc:
         _refuse([exc.finding], exc.message(lang), as_json, lang)
