@@ -300,9 +300,13 @@ class Claimed:
         header parser in a worker sending thousands of messages.
         """
         # Headers only: the body is never looked at, only written back.
-        parsed = BytesParser(StoredMessage, policy=policy.compat32).parsebytes(
-            self.raw, headersonly=True
-        )
+        # UTF-8 headers (RFC 6532, stored for a non-ASCII local part) need the
+        # modern parser to read back as text rather than escaped bytes.
+        found_end = _HEADER_END.search(self.raw)
+        head = self.raw[: found_end.start() + 1] if found_end else self.raw
+        parsed = BytesParser(
+            StoredMessage, policy=policy.compat32 if head.isascii() else policy.SMTPUTF8
+        ).parsebytes(self.raw, headersonly=True)
         assert isinstance(parsed, StoredMessage)
         parsed.stored = self.raw
         return parsed
@@ -329,7 +333,7 @@ class StoredMessage(EmailMessage):
         if (
             self.stored is not None
             and not unixfrom
-            and (policy is None or policy == _SMTP_POLICY)
+            and (policy is None or policy in _STORED_POLICIES)
         ):
             return self.stored
         return super().as_bytes(
@@ -338,6 +342,9 @@ class StoredMessage(EmailMessage):
 
 
 _SMTP_POLICY = policy.SMTP
+# The stored bytes were written with SMTP's policy, or SMTPUTF8's when an
+# address needs it (see _row); bytes of the first are valid for the second.
+_STORED_POLICIES = (policy.SMTP, policy.SMTPUTF8)
 
 # A header field with its folded continuation lines (RFC 5322 section 2.2.3).
 _ENVELOPE_HEADERS = re.compile(
@@ -960,6 +967,13 @@ def _stored_recipients(value: object) -> tuple[str, ...]:
     return tuple(str(a) for a in data if a)
 
 
+def _all_addresses(message: EmailMessage) -> list[str]:
+    fields: list[str] = []
+    for header in ("From", "Sender", "Reply-To", "To", "Cc", "Bcc"):
+        fields.extend(str(v) for v in message.get_all(header, []))
+    return [addr for _, addr in getaddresses(fields) if addr]
+
+
 def _recipients(message: EmailMessage) -> list[str]:
     fields: list[str] = []
     for header in ("To", "Cc", "Bcc"):
@@ -973,7 +987,11 @@ def _row(
     message_id = str(message.get("Message-ID", ""))
     if not message_id:
         raise ValueError("a queued message needs a Message-ID (message.build sets one)")
-    raw = message.as_bytes(policy=policy.SMTP)
+    # A non-ASCII local part must be written as UTF-8 (RFC 6532): the SMTP
+    # policy would turn it into an RFC 2047 encoded word, which section 5 of
+    # RFC 2047 forbids in an address and which a server takes literally.
+    utf8 = not all(a.rpartition("@")[0].isascii() for a in _all_addresses(message))
+    raw = message.as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
     return (
         kind,
         due,

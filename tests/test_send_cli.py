@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from email import policy
+from email.parser import Parser
 from click.testing import CliRunner, Result
 
 from bpmnb import outbox, storage
@@ -100,6 +102,24 @@ def test_send_test_wait_delivers_through_the_queue(
     assert "AUTH" in transcript.upper()
     assert sandbox.password not in shown.stdout
     assert sandbox.password not in done.stdout + done.stderr
+
+
+def test_a_non_ascii_local_part_goes_out_with_smtputf8(
+    home: Home, sandbox: Sandbox
+) -> None:
+    """RFC 6531/6532: the address travels as UTF-8, never as an RFC 2047
+    encoded word, which RFC 2047 section 5 forbids inside an address (and a
+    server would deliver to that literal mailbox)."""
+    save(home, sandbox)
+    to = "żółw@example.com"
+    done = run(home, "send-test", "--to", to, "--wait", "--json")
+    assert done.returncode == 0, done.stderr
+    (got,) = sandbox.received()
+    assert got.recipients == (to,)
+    assert f"<{to}>".encode() in got.raw or f"To: {to}".encode() in got.raw
+    # RFC 6532: the header is UTF-8 text.
+    parsed = Parser(policy=policy.default).parsestr(got.raw.decode("utf-8"))
+    assert parsed["To"].addresses[0].username == "żółw"
 
 
 def test_send_test_without_wait_makes_one_attempt_in_process(
