@@ -12,12 +12,12 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from email import policy
+from email.parser import Parser
 from pathlib import Path
 from typing import Any
 
 import pytest
-from email import policy
-from email.parser import Parser
 from click.testing import CliRunner, Result
 
 from bpmnb import outbox, storage
