@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from bpmnb import storage
 from bpmnb.home import Home
 from bpmnb.secrets import SecretStore, open_store
 from bpmnb.settings import AccountSettings, AuthMethod
@@ -32,8 +33,10 @@ def for_settings(
     if settings.password is not None and settings.password.get_secret_value():
         password = settings.password.get_secret_value()
     else:
-        password = os.environ.get("BPMNB_PASSWORD") or (store or open_store(home)).get(
-            "password"
+        # Only a password saved for this server and login (see
+        # storage.stored_password): never one typed for another account.
+        password = os.environ.get("BPMNB_PASSWORD") or storage.stored_password(
+            home, store, account=(settings.host, settings.login)
         )
     if not password:
         return None

@@ -94,8 +94,12 @@ class OAuthFlow(StrEnum):
     DEVICE_CODE = "device_code"  # a user's own mailbox, delegated SMTP.Send
 
 
-SecretName = Literal["password", "oauth_client_secret", "oauth_token_cache"]
-"""The names under which :mod:`bpmnb.secrets` keeps secrets for an account."""
+SecretName = Literal[
+    "password", "password_for", "oauth_client_secret", "oauth_token_cache"
+]
+"""The names under which :mod:`bpmnb.secrets` keeps secrets for an account.
+``password_for`` is not secret: it names the server and login the password
+was saved for (see :func:`bpmnb.storage.stored_password`)."""
 
 
 class OAuthSettings(BaseModel):

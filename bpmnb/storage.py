@@ -27,7 +27,7 @@ from bpmnb.i18n import Lang, default_lang, text
 from bpmnb.presets import by_host
 from bpmnb.rules import Finding
 from bpmnb.secrets import SecretStore, open_store
-from bpmnb.settings import AccountSettings, AuthMethod
+from bpmnb.settings import AccountSettings, AuthMethod, SecretName
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,48 @@ class SettingsFileError(SettingsError):
         return f"[{self.code}] {self.message(lang)}"
 
 
-def password_stored(home: Home, store: SecretStore | None = None) -> bool:
-    """Whether the secret store holds a password for ``home``."""
-    return bool((store or open_store(home)).get("password"))
+Account = tuple[object, object]
+"""``(host, login)`` as the settings or a form hold them (either may be None)."""
+
+
+def password_binding(host: object, login: object) -> str:
+    """What a stored password is bound to: the server and the login it was
+    saved for. Server names are case-insensitive (RFC 1035 section 2.3.3)."""
+    name = str(host or "").strip().rstrip(".").lower()
+    return f"{name}\n{str(login or '').strip()}"
+
+
+def stored_password(
+    home: Home, store: SecretStore | None = None, *, account: Account | None = None
+) -> str | None:
+    """The stored password; with ``account``, only if it was saved for that
+    server and login.
+
+    A password typed for the sandbox must never be offered to smtp.wp.pl
+    because the user picked another provider and saved without typing a new
+    one: that would hand one server the secret of another. A password saved
+    before bindings existed (no ``password_for``) is taken as it is.
+    """
+    store = store or open_store(home)
+    value = store.get("password")
+    if not value or account is None:
+        return value or None
+    bound = store.get("password_for")
+    if bound is not None and bound != password_binding(*account):
+        return None
+    return value
+
+
+def password_stored(
+    home: Home, store: SecretStore | None = None, *, account: Account | None = None
+) -> bool:
+    """Whether the secret store holds a password (for ``account``, if given)."""
+    return stored_password(home, store, account=account) is not None
+
+
+def data_account(data: Mapping[str, object]) -> Account:
+    """``(host, login)`` of settings given as plain data (a form, a file)."""
+    return data.get("host"), data.get("login")
 
 
 def _read_mapping(path: Path, *, missing_ok: bool = False) -> dict[str, Any] | None:
@@ -178,10 +217,11 @@ def save(
     (a disabled draft may be incomplete). Nothing is written then.
     """
     password = _prepared_password(settings)
+    account = (settings.host, settings.login)
     stored = False
     if password is None and settings.auth is AuthMethod.PASSWORD and settings.login:
         store = store or open_store(home)
-        stored = password_stored(home, store)
+        stored = password_stored(home, store, account=account)
     findings = rules.check(settings, password_stored=stored)
     problems = rules.errors(findings)
     if problems:
@@ -192,11 +232,12 @@ def save(
         raise StorageWriteError(
             "storage.unwritable", file=home.root, reason=exc.strerror or exc
         ) from None
-    previous: str | None = None
+    previous: tuple[str | None, str | None] = (None, None)
     if password is not None:
         store = store or open_store(home)
-        previous = store.get("password")
+        previous = (store.get("password"), store.get("password_for"))
         store.set("password", password)
+        store.set("password_for", password_binding(*account))
     try:
         _keep_damaged(home.settings_file)
         _write_json(home.settings_file, settings.public_dict())
@@ -205,14 +246,38 @@ def save(
             # Settings and password change together or not at all: the old
             # settings stay, so the old password goes back beside them.
             with contextlib.suppress(Exception):
-                if previous is None:
-                    store.delete("password")
-                else:
-                    store.set("password", previous)
+                names: tuple[SecretName, ...] = ("password", "password_for")
+                for name, value in zip(names, previous, strict=True):
+                    if value is None:
+                        store.delete(name)
+                    else:
+                        store.set(name, value)
         raise StorageWriteError(
             "storage.unwritable", file=home.settings_file, reason=exc.strerror or exc
         ) from None
+    if password is None:
+        _forget_stale_password(home, settings, store, stored)
     log.info("saved settings to %s", home.settings_file)
+
+
+def _forget_stale_password(
+    home: Home, settings: AccountSettings, store: SecretStore | None, used: bool
+) -> None:
+    """Delete a stored password the saved settings no longer use: another
+    server or login (a draft may be saved without its password), no login,
+    or OAuth2. It must not wait there to be sent somewhere it was not meant
+    for; the user types it again if they go back."""
+    store = store or open_store(home)
+    if used:
+        if store.get("password_for") is None:
+            # Saved before bindings existed: bind it to what it is used with.
+            store.set("password_for", password_binding(settings.host, settings.login))
+        return
+    if store.get("password") is not None:
+        store.delete("password")
+        log.info("removed the stored password: the saved account no longer uses it")
+    if store.get("password_for") is not None:
+        store.delete("password_for")
 
 
 def _keep_damaged(path: Path) -> None:

@@ -150,6 +150,60 @@ def test_stored_password_counts_when_saving_again(home: Home) -> None:
     assert [f.key for f in caught.value.findings] == ["rules.password_required"]
 
 
+def test_a_stored_password_belongs_to_its_server_and_login(home: Home) -> None:
+    """Another provider picked and saved without a new password: the old
+    password must not be offered to the new server."""
+    storage.save(home, account())
+    other = account(password=None, host="smtp.wp.pl", port=465, encryption="ssl")
+    with pytest.raises(SettingsError) as caught:
+        storage.save(home, other)
+    assert [f.field for f in caught.value.findings] == ["password"]
+    # Refused: nothing changed, the password still serves the saved account.
+    assert open_store(home).get("password") == CANARY
+    saved = storage.load(home)
+    assert saved is not None and saved.host == "smtp.example.com"
+    # The server name is case-insensitive; the login is not another account.
+    same = account(password=None, host="SMTP.Example.COM.")
+    assert storage.password_stored(home, account=(same.host, same.login))
+    credential = credentials.for_settings(other, home)
+    assert credential is None
+    elsewhere = account(password=None, login="ktos.inny")
+    assert credentials.for_settings(elsewhere, home) is None
+
+
+def test_a_draft_for_another_server_forgets_the_old_password(home: Home) -> None:
+    storage.save(home, account())
+    draft = account(password=None, enabled=False, host="smtp.wp.pl")
+    storage.save(home, draft)
+    assert open_store(home).get("password") is None
+    assert open_store(home).get("password_for") is None
+    assert files_with_canary(home.root) == set()
+
+
+def test_no_login_or_oauth_forgets_the_password(home: Home) -> None:
+    storage.save(home, account())
+    storage.save(home, account(password=None, login=""))
+    assert open_store(home).get("password") is None
+    storage.save(home, account())
+    storage.save(
+        home,
+        account(
+            password=None,
+            auth="oauth2_office365",
+            host="smtp.office365.com",
+            oauth={"tenant_id": "firma.onmicrosoft.com", "client_id": "c"},
+        ),
+    )
+    assert open_store(home).get("password") is None
+
+
+def test_a_password_stored_before_bindings_is_kept_and_bound(home: Home) -> None:
+    open_store(home.ensure()).set("password", CANARY)
+    storage.save(home, account(password=None))
+    assert open_store(home).get("password") == CANARY
+    assert open_store(home).get("password_for") == "smtp.example.com\npowiadomienia"
+
+
 def test_gmail_app_password_is_stored_without_spaces(home: Home) -> None:
     gmail = account(
         sender="annanowa@gmail.com",

@@ -288,6 +288,23 @@ def test_empty_password_box_keeps_the_stored_password(home: Home) -> None:
     assert open_store(home).get("password") == CANARY
 
 
+def test_another_provider_does_not_inherit_the_stored_password(home: Home) -> None:
+    form = SettingsForm(home)
+    _fill_valid(form, password=CANARY)
+    assert form.save()
+    assert "bpmnb-stored" in form.password_note.value
+    form.apply_preset(PRESETS["wp"])
+    # The password was saved for smtp.example.com: WP needs its own.
+    assert "bpmnb-stored" not in form.password_note.value
+    assert form.save_button.disabled
+    assert "password" in {f.field for f in form.findings if f.level == "error"}
+    # Going back to the saved server finds it again.
+    form.apply(host="smtp.example.com", port=587, encryption="starttls")
+    form.apply(login="jankowalski")
+    assert "bpmnb-stored" in form.password_note.value
+    assert open_store(home).get("password") == CANARY
+
+
 def test_oauth_client_secret_goes_to_the_store_and_leaves_the_form(home: Home) -> None:
     form = SettingsForm(home)
     _fill_valid(form)

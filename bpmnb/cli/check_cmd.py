@@ -187,7 +187,11 @@ def check(
         typed = sys.stdin.readline().rstrip("\r\n")
         settings = settings.model_copy(update={"password": SecretStr(typed)})
     try:
-        stored = storage.password_stored(ctx.home) if not password_stdin else False
+        stored = (
+            storage.password_stored(ctx.home, account=(settings.host, settings.login))
+            if not password_stdin
+            else False
+        )
     except BpmnbError:
         stored = False
     findings = rules.errors(

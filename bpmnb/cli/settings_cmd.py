@@ -60,11 +60,14 @@ def _store_or_fail(ctx: CliContext, as_json: bool = False) -> SecretStore:
         fail(exc, ctx.lang, as_json=as_json, code=EXIT_FAILED)
 
 
-def _password_state(ctx: CliContext, store: SecretStore) -> tuple[str | None, str]:
+def _password_state(
+    ctx: CliContext, store: SecretStore, settings: AccountSettings
+) -> tuple[str | None, str]:
     """(masked value or None, where it comes from) - never the value itself."""
     if os.environ.get("BPMNB_PASSWORD"):
         return MASK, text("storage.cli.password_env", ctx.lang)
-    if store.get("password"):
+    account = (settings.host, settings.login)
+    if storage.password_stored(ctx.home, store, account=account):
         backend = describe(store, ctx.lang)
         return MASK, text("storage.cli.password_stored", ctx.lang, backend=backend)
     return None, text("storage.cli.password_none", ctx.lang)
@@ -130,7 +133,7 @@ def show(ctx: CliContext, as_json: bool) -> None:
         _nothing_saved(ctx, as_json)
         return
     store = _store_or_fail(ctx, as_json)
-    masked, where = _password_state(ctx, store)
+    masked, where = _password_state(ctx, store, settings)
     if as_json:
         data: dict[str, Any] = settings.public_dict()
         data["password"] = masked
@@ -182,7 +185,11 @@ def validate(ctx: CliContext, as_json: bool, sending: bool, file: Path | None) -
             data = storage.read_mapping(file)
             # The file may rely on the password already stored in this home,
             # as an import into it would.
-            stored = storage.password_stored(ctx.home, _store_or_fail(ctx, as_json))
+            stored = storage.password_stored(
+                ctx.home,
+                _store_or_fail(ctx, as_json),
+                account=storage.data_account(data),
+            )
             _, findings = rules.review(
                 data, password_stored=stored, for_sending=sending
             )
@@ -191,7 +198,11 @@ def validate(ctx: CliContext, as_json: bool, sending: bool, file: Path | None) -
             if settings is None:
                 _nothing_saved(ctx, as_json)
                 return
-            stored = storage.password_stored(ctx.home, _store_or_fail(ctx, as_json))
+            stored = storage.password_stored(
+                ctx.home,
+                _store_or_fail(ctx, as_json),
+                account=(settings.host, settings.login),
+            )
             findings = rules.check(
                 settings, password_stored=stored, for_sending=sending
             )
@@ -348,7 +359,10 @@ def _change(ctx: CliContext, pairs: tuple[str, ...], password: str) -> None:
         data["password"] = password
     store = _store_or_fail(ctx)
     settings, findings = rules.review(
-        data, password_stored=storage.password_stored(ctx.home, store)
+        data,
+        password_stored=storage.password_stored(
+            ctx.home, store, account=storage.data_account(data)
+        ),
     )
     if settings is None:
         _echo_findings(findings, ctx.lang)
@@ -362,7 +376,12 @@ def _change(ctx: CliContext, pairs: tuple[str, ...], password: str) -> None:
     except BpmnbError as exc:
         _fail(exc, ctx.lang)
     warnings = rules.warnings(
-        rules.check(settings, password_stored=storage.password_stored(ctx.home, store))
+        rules.check(
+            settings,
+            password_stored=storage.password_stored(
+                ctx.home, store, account=(settings.host, settings.login)
+            ),
+        )
     )
     _echo_findings(warnings, ctx.lang)
     click.echo(text("storage.saved", ctx.lang))

@@ -100,7 +100,7 @@ class SettingsForm(Section):
         self.home = home or Home.resolve()
         self._store = store
         self._loading = False
-        self._password_stored: bool | None = None
+        self._password_stored: tuple[storage.Account, bool] | None = None
         self._load_problem: BpmnbError | None = None
         # What the last preset filled in, to tell it from what the user typed.
         self._from_preset: dict[str, object] = {}
@@ -250,9 +250,18 @@ class SettingsForm(Section):
         return self._store
 
     def password_stored(self) -> bool:
-        if self._password_stored is None:
-            self._password_stored = self._stored("password")
-        return self._password_stored
+        """Whether a password is stored for the server and login the form
+        shows now: pick another provider and the sandbox's password no longer
+        counts (see :func:`bpmnb.storage.stored_password`)."""
+        account = storage.data_account(self.data())
+        if self._password_stored is None or self._password_stored[0] != account:
+            try:
+                found = storage.password_stored(self.home, self.store, account=account)
+            except BpmnbError as exc:
+                self.show_error(exc)
+                found = False
+            self._password_stored = (account, found)
+        return self._password_stored[1]
 
     def _client_secret_stored(self) -> bool:
         if self._secret_stored is None:
