@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 APP_NOTEBOOK = "01_serwer_pocztowy.ipynb"
 DEFAULT_PORT = 8866  # Voila's own default, so the URL is familiar
 LOOPBACK = "127.0.0.1"
+CULL_IDLE_SECONDS = 120  # a closed page's kernel is stopped after this
+CULL_INTERVAL_SECONDS = 30
 START_TIMEOUT = 90.0  # Voila's first start imports a lot; CI machines are slow
 
 
@@ -101,6 +103,12 @@ def voila_command(notebook: Path, port: int) -> list[str]:
         f"--Voila.ip={LOOPBACK}",
         "--Voila.port_retries=0",
         "--show_tracebacks=False",
+        # Each page load starts a kernel, and closing the tab does not stop
+        # it. Shut down kernels left without a page (cull_connected stays
+        # False: an open page is never culled) so that a forgotten tab's
+        # in-process worker does not live on.
+        f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_SECONDS}",
+        f"--MappingKernelManager.cull_interval={CULL_INTERVAL_SECONDS}",
     ]
 
 

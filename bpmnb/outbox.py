@@ -143,33 +143,53 @@ def _send(
     queue_id = Queue(home.queue_file).enqueue(built, kind=kind)
     log.info("message %d (%s) handed to the mail queue", queue_id, kind)
     if chosen.delivery_component is DeliveryComponent.INPROCESS:
-        ensure_worker(home, settings=settings).wake()
+        ensure_worker(home, settings=_unsaved(home, settings), only=[queue_id]).wake()
     return queue_id
+
+
+def _unsaved(home: Home, settings: AccountSettings | None) -> AccountSettings | None:
+    """``settings`` if they differ from the saved ones (a form testing
+    values before "Zapisz", or with a password just typed), else None."""
+    if settings is None or settings.password is not None:
+        return settings
+    try:
+        saved = storage.load(home)
+    except Exception:  # unreadable saved settings: keep the ones given
+        return settings
+    if saved is not None and saved.public_dict() == settings.public_dict():
+        return None
+    return settings
 
 
 def ensure_worker(
     home: Home,
     *,
     settings: AccountSettings | None = None,
+    only: Sequence[int] | None = None,
     config: WorkerConfig | None = None,
 ) -> Worker:
     """The in-process worker thread for ``home``, started if needed.
 
-    The latest call decides what the worker sends with: ``settings`` (for
-    example the form's, with a typed password) or, when None, the saved
-    settings read afresh each cycle. The queue stores messages, not
-    settings, so a message waiting for a retry goes with the settings in
+    Without ``settings`` the worker sends with the saved settings, read
+    afresh each cycle. With them (a form's unsaved values, a typed
+    password), it sends the messages ``only`` names with them, one attempt
+    each, and goes back to the saved settings: unsaved values never deliver
+    the rest of the shared queue. Without ``only``, ``settings`` stay until
+    the next call (tests, a notebook driving its own worker). The queue
+    stores messages, not settings, so a retry goes with the settings in
     force at that time.
     """
     key = home.root
     with _workers_lock:
         worker = _workers.get(key)
         if worker is None or not worker.alive:
-            worker = Worker(home, config=config, settings=settings)
+            worker = Worker(home, config=config)
+            if settings is not None:
+                worker.use_settings(settings, only=only)
             worker.start()
             _workers[key] = worker
-        elif worker.settings is not settings:
-            worker.use_settings(settings)
+        elif settings is not None or worker.settings is not None:
+            worker.use_settings(settings, only=only)
     return worker
 
 

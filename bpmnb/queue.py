@@ -24,7 +24,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import policy
@@ -629,9 +629,15 @@ class Queue:
     # -- the worker's side ---------------------------------------------------
 
     def claim(
-        self, owner: str, *, limit: int = 20, now: float | None = None
+        self,
+        owner: str,
+        *,
+        limit: int = 20,
+        now: float | None = None,
+        ids: Collection[int] | None = None,
     ) -> list[Claimed]:
-        """Take up to ``limit`` due messages under a lease for ``owner``.
+        """Take up to ``limit`` due messages under a lease for ``owner``
+        (only among ``ids``, when given).
 
         Due means queued with ``next_attempt_at`` reached, or ``sending`` with
         an expired lease (its worker died). The claim counts as an attempt.
@@ -640,9 +646,17 @@ class Queue:
         """
         now = time.time() if now is None else now
         until = now + self.lease_seconds
+        only = ""
+        chosen: tuple[int, ...] = ()
+        if ids is not None:
+            chosen = tuple(int(i) for i in ids)
+            if not chosen:
+                return []
+            only = f" AND id IN ({', '.join('?' * len(chosen))})"
         with self._write() as db:
+            # Only "?" placeholders are put into the text; the ids are bound.
             rows = db.execute(
-                "UPDATE messages SET status = 'sending', lease_owner = ?, "
+                "UPDATE messages SET status = 'sending', lease_owner = ?, "  # noqa: S608
                 "lease_until = ?, attempts = attempts + 1, updated_at = ?, "
                 "held = NULL "
                 # Two index searches instead of one OR: with an OR, SQLite
@@ -650,13 +664,14 @@ class Queue:
                 # which makes a large queue quadratic to drain.
                 "WHERE id IN (SELECT id FROM ("
                 " SELECT id FROM (SELECT id FROM messages WHERE status = 'sending'"
-                "  AND lease_until < ? LIMIT ?)"
+                f"  AND lease_until < ?{only} LIMIT ?)"
                 " UNION ALL"
                 " SELECT id FROM (SELECT id FROM messages WHERE status = 'queued'"
-                "  AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)"
+                f"  AND next_attempt_at <= ?{only}"
+                "  ORDER BY next_attempt_at, id LIMIT ?)"
                 ") LIMIT ?) "
                 "RETURNING id, raw, attempts, message_id, recipients",
-                (owner, until, now, now, limit, now, limit, limit),
+                (owner, until, now, now, *chosen, limit, now, *chosen, limit, limit),
             ).fetchall()
         claimed = [
             Claimed(int(i), bytes(r), int(a), str(m), until, _stored_recipients(rc))

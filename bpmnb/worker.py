@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
 from bpmnb.errors import BpmnbError, Code, DeliveryError, Stage
@@ -129,6 +129,7 @@ class Worker:
             owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         )
         self._settings = settings
+        self._only: set[int] | None = None  # see use_settings
         self._credential = credential
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -156,8 +157,20 @@ class Worker:
         """The fixed settings in use (None: the saved ones, read each cycle)."""
         return self._settings
 
-    def use_settings(self, settings: AccountSettings | None) -> None:
-        """Send with ``settings`` from the next message on."""
+    def use_settings(
+        self, settings: AccountSettings | None, *, only: Collection[int] | None = None
+    ) -> None:
+        """Send with ``settings`` from the next message on; with ``only``,
+        just those messages, once each, and then the saved settings again.
+
+        ``only`` is how a form tests values it has not saved: they must
+        never deliver anything else from the shared queue (another tab's or
+        another process's messages), nor outlive the test in a kernel the
+        user has forgotten.
+        """
+        if only is not None and self._only is not None and settings == self._settings:
+            only = {*self._only, *only}  # the same form values, tried again
+        self._only = None if only is None else set(only)
         self._settings = settings
         self._credential = None
         # The worker thread closes its session itself before the next batch:
@@ -248,11 +261,27 @@ class Worker:
             if self._unhold_account:
                 self._unhold_account = False
                 self.queue.unhold(Hold.ACCOUNT_ERROR)
-            batch = self.queue.claim(self.owner, limit=self.config.batch)
-            if not batch:
+            only = self._only
+            batch = self.queue.claim(self.owner, limit=self.config.batch, ids=only)
+            if only is not None:
+                # Each message of a form's test gets one attempt with the
+                # form's values; then, or if there is none to take (another
+                # worker had it, or it is not due), the saved settings rule.
+                only.difference_update(c.id for c in batch)
+                if not batch or not only:
+                    self._revert_to_saved()
+                if not batch:
+                    continue
+            elif not batch:
                 break
             processed += self._process(settings, batch)
         return processed
+
+    def _revert_to_saved(self) -> None:
+        self._only = None
+        self._settings = None
+        self._credential = None
+        self._reconfigured = True
 
     def once(self) -> int:
         """Send what is due now, close the connection, return the count

@@ -202,3 +202,53 @@ def test_each_acceptance_is_recorded_before_the_next_content(home: Home) -> None
         ]
     db.close()
     assert [a.data for a in accepted] == stored
+
+
+def test_a_forms_unsaved_settings_deliver_only_its_own_test(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A form tests values it has not saved. They send that test and nothing
+    else: a message another tab or process queued goes with the saved
+    settings, also when the form's kernel lives on after its tab closed."""
+    from bpmnb import outbox, storage
+
+    monkeypatch.setenv("BPMNB_SECRET_BACKEND", "file")
+    with FaultServer() as saved_server, FaultServer() as form_server:
+        storage.save(home, plain_settings(saved_server))
+        queue = Queue(home.queue_file)
+        try:
+            tested = outbox.send_test(
+                home, to="odbiorca@example.com", settings=plain_settings(form_server)
+            )
+            outbox.wait(home, tested, 10)
+            other = queue.enqueue(mail(7))
+            # The form's worker finds it when it next looks at the queue (as
+            # a poll would), with nobody telling it anything new.
+            outbox._workers[home.root].wake()
+            done = outbox.wait(home, other, 10)
+            assert done.status is Status.SENT
+        finally:
+            outbox.stop_worker(home, 10)
+        first = queue.get(tested)
+        assert first is not None and first.status is Status.SENT
+        assert form_server.message_ids() == [first.message_id]
+        assert saved_server.message_ids() == [done.message_id]
+
+
+def test_a_form_whose_values_equal_the_saved_ones_changes_nothing(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bpmnb import outbox, storage
+
+    monkeypatch.setenv("BPMNB_SECRET_BACKEND", "file")
+    with FaultServer() as server:
+        storage.save(home, plain_settings(server))
+        try:
+            sent = outbox.send_test(
+                home, to="odbiorca@example.com", settings=plain_settings(server)
+            )
+            assert outbox.wait(home, sent, 10).status is Status.SENT
+            worker = outbox.ensure_worker(home)
+            assert worker.settings is None  # the saved ones, read each cycle
+        finally:
+            outbox.stop_worker(home, 10)
