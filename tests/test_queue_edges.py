@@ -310,6 +310,9 @@ def test_queue_cli_refuses_what_cannot_be_done(home: Home) -> None:
         ("queue", "purge", "--older-than", "tydzień"),
         ("queue", "show", "abc"),
         ("queue", "retry", "1.5"),
+        # Past SQLite's 64-bit integers: refused, not an OverflowError.
+        ("queue", "show", "99999999999999999999999"),
+        ("queue", "cancel", str(2**63)),
     ):
         bad = bpmnb(home, *args)
         assert bad.returncode == 2, args

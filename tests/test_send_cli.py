@@ -267,3 +267,19 @@ def test_queue_commands_on_a_refused_message(home: Home) -> None:
         assert json.loads(purged.output) == {"ok": True, "purged": 1}
         assert json.loads(cli(home, "queue", "list", "--json").output) == []
         assert srv.accepted == []
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_an_attachment_that_is_not_a_regular_file_is_refused_unread(
+    home: Home, sandbox: Sandbox, tmp_path: Path, special: str
+) -> None:
+    """/dev/zero reports size 0 and never ends; a FIFO blocks the open."""
+    save(home, sandbox)
+    if special == "fifo":
+        special = str(tmp_path / "potok")
+        os.mkfifo(special)
+    result = run(home, "send-test", "--to", TO, "--attach", special, timeout=20)
+    assert result.returncode == 2
+    assert "nie jest zwykłym plikiem" in result.stderr
+    assert result.stderr.count("nie jest zwykłym plikiem") == 1
+    assert sandbox.received() == []

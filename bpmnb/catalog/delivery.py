@@ -34,6 +34,12 @@ MESSAGES: dict[str, Msg] = {
         "The attachments add up to {size} MB; at most {limit} MB is allowed. "
         "Send smaller files or share them another way.",
     ),
+    "delivery.attachment_not_file": Msg(
+        "{file} nie jest zwykłym plikiem (to urządzenie, potok lub katalog); "
+        "załącz plik z dysku.",
+        "{file} is not a regular file (a device, a pipe or a directory); "
+        "attach a file from disk.",
+    ),
     # The sandbox command (bpmnb sandbox).
     "delivery.sandbox.started": Msg(
         "Piaskownica SMTP działa. Zatrzymasz ją klawiszami Ctrl+C.",

@@ -47,6 +47,11 @@ def _missing(ctx: CliContext, message_id: int, as_json: bool) -> None:
     raise SystemExit(EXIT_FAILED)
 
 
+# SQLite integers are signed 64-bit: a larger number cannot name a message
+# (and would overflow in the driver), so click refuses it as a bad value.
+MESSAGE_ID = click.IntRange(min=1, max=2**63 - 1)
+
+
 @click.group("queue")
 def queue_group() -> None:
     """Inspect and manage the outgoing mail queue."""
@@ -89,7 +94,7 @@ def list_cmd(ctx: CliContext, status: str | None, limit: int, as_json: bool) -> 
 
 
 @queue_group.command("show")
-@click.argument("message_id", type=int)
+@click.argument("message_id", type=MESSAGE_ID)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
 def show_cmd(ctx: CliContext, message_id: int, as_json: bool) -> None:
@@ -141,7 +146,7 @@ def _saved_settings(ctx: CliContext) -> AccountSettings | None:
 
 
 @queue_group.command("retry")
-@click.argument("message_id", type=int)
+@click.argument("message_id", type=MESSAGE_ID)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
 def retry_cmd(ctx: CliContext, message_id: int, as_json: bool) -> None:
@@ -150,7 +155,7 @@ def retry_cmd(ctx: CliContext, message_id: int, as_json: bool) -> None:
 
 
 @queue_group.command("cancel")
-@click.argument("message_id", type=int)
+@click.argument("message_id", type=MESSAGE_ID)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
 def cancel_cmd(ctx: CliContext, message_id: int, as_json: bool) -> None:

@@ -16,7 +16,12 @@ from bpmnb import outbox, storage
 from bpmnb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliContext, echo_json, pass_ctx
 from bpmnb.errors import BpmnbError, SettingsError
 from bpmnb.i18n import Lang, text
-from bpmnb.message import Attachment, MessageError, check_attachment_total
+from bpmnb.message import (
+    MAX_ATTACHMENT_BYTES,
+    Attachment,
+    MessageError,
+    check_attachment_total,
+)
 from bpmnb.queue import Hold, QueuedMessage, Status
 from bpmnb.rules import Finding
 from bpmnb.settings import DeliveryComponent
@@ -26,12 +31,22 @@ def _attachments(files: tuple[str, ...]) -> list[Attachment]:
     """Read the files to attach; refuse before reading when they are too big
     together (the same rule and sentence as :func:`bpmnb.message.build`)."""
     paths = [Path(name) for name in files]
-    total = sum(path.stat().st_size for path in paths)
-    check_attachment_total(total)
+    for path in paths:
+        # A device (/dev/zero) reports size 0 and never ends; opening a FIFO
+        # waits for a writer. Only regular files are read.
+        if not path.is_file():
+            raise MessageError("delivery.attachment_not_file", "attachments", file=path)
+    check_attachment_total(sum(path.stat().st_size for path in paths))
     result = []
+    read = 0
     for path in paths:
         ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        result.append(Attachment(path.name, path.read_bytes(), ctype))
+        with path.open("rb") as handle:
+            # A file may grow after stat: never read past the limit.
+            content = handle.read(MAX_ATTACHMENT_BYTES - read + 1)
+        read += len(content)
+        check_attachment_total(read)
+        result.append(Attachment(path.name, content, ctype))
     return result
 
 
@@ -52,7 +67,8 @@ def _refuse(
             }
         )
     else:
-        click.echo(message, err=True)
+        if all(message != f.text.get(lang) for f in findings):
+            click.echo(message, err=True)  # a lead sentence, not the finding again
         for finding in findings:
             click.echo(f"  {finding.field or '-'}: {finding.text.get(lang)}", err=True)
         if then:
