@@ -31,7 +31,13 @@ from typing import cast
 from bpmnb.errors import BpmnbError, Code, Stage
 from bpmnb.i18n import Lang, default_lang, text
 from bpmnb.settings import AccountSettings, Encryption
-from bpmnb.transport import Credential, TlsInfo, Transcript, secret_forms
+from bpmnb.transport import (
+    Credential,
+    TlsInfo,
+    Transcript,
+    login_wanted,
+    secret_forms,
+)
 
 log = logging.getLogger(__name__)
 
@@ -871,6 +877,8 @@ class _Checker:
             # a STARTTLS command first". Not the sender's fault either way.
             wants_tls = not self.encrypted and "STARTTLS" in reply.upper()
             fault = Code.PLAINTEXT_REFUSED if wants_tls else Code.AUTH_FAILED
+            if not wants_tls and self.credential is None:
+                fault = Code.AUTH_REQUIRED  # nobody signed in
             raise _Fault(fault, reply, code, reply)
         if code != 250:
             raise _Fault(_envelope_code(code, Stage.MAIL_FROM), reply, code, reply)
@@ -879,6 +887,8 @@ class _Checker:
     def rcpt_to(self) -> str:
         envelope = self._envelope(self.rcpt or "", Stage.RCPT_TO)
         code, reply = self._command(f"RCPT TO:<{envelope}>")
+        if code >= 500 and self.credential is None and login_wanted(code, reply):
+            raise _Fault(Code.AUTH_REQUIRED, reply, code, reply)
         if code not in (250, 251):
             raise _Fault(_envelope_code(code, Stage.RCPT_TO), reply, code, reply)
         return reply

@@ -26,7 +26,9 @@ class _HasCode(Protocol):
 
 # Faults that may mean "the cloud does not let this port out".
 _PORT_CODES = frozenset({Code.CONNECT_TIMEOUT, Code.CONNECT_REFUSED, Code.NO_GREETING})
-_LOGIN_CODES = frozenset({Code.AUTH_FAILED, Code.AUTH_DISABLED, Code.AUTH_UNAVAILABLE})
+_LOGIN_CODES = frozenset(
+    {Code.AUTH_FAILED, Code.AUTH_DISABLED, Code.AUTH_UNAVAILABLE, Code.AUTH_REQUIRED}
+)
 
 
 def provider_of(settings: AccountSettings | None) -> presets.Preset | None:

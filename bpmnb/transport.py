@@ -1304,8 +1304,9 @@ class SmtpSession:
     def _fail_mail(self, code: int, reply: bytes) -> NoReturn:
         """MAIL FROM refused (the stage is MAIL_FROM)."""
         if code == 530:
-            # RFC 4954: authentication required and we did not log in.
-            self._fail(Code.AUTH_FAILED, smtp_code=code, reply=reply)
+            # RFC 4954 section 6: "530 5.7.0 Authentication required".
+            fault = Code.AUTH_REQUIRED if self.credential is None else Code.AUTH_FAILED
+            self._fail(fault, smtp_code=code, reply=reply)
         if code == 552:
             # RFC 1870 section 6.1: the declared SIZE is too large.
             self._fail(Code.MESSAGE_REJECTED, smtp_code=code, reply=reply)
@@ -1323,8 +1324,15 @@ class SmtpSession:
         later = [(c, r) for c, r in replies if 400 <= c < 500]
         temporary = bool(later)
         first_code, first_reply = later[0] if later else replies[0]
+        code = Code.TEMPORARY_FAILURE if temporary else Code.RECIPIENT_REJECTED
+        if (
+            not temporary
+            and self.credential is None
+            and login_wanted(first_code, first_reply)
+        ):
+            code = Code.AUTH_REQUIRED  # not the recipient: nobody signed in
         error = DeliveryError(
-            Code.TEMPORARY_FAILURE if temporary else Code.RECIPIENT_REJECTED,
+            code,
             stage=Stage.RCPT_TO,
             smtp_code=first_code,
             smtp_reply=first_reply,
@@ -1418,6 +1426,22 @@ class SmtpSession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# A client that did not sign in is refused at RCPT TO with 530 (RFC 4954
+# section 6) or with a relay refusal: Postfix "554 5.7.1 Relay access
+# denied", Exim "550 relay not permitted", Exchange "550 5.7.54 Unable to
+# relay recipient in non-accepted domain".
+_LOGIN_WANTED = re.compile(r"authenticat|relay", re.IGNORECASE)
+
+
+def login_wanted(code: int, reply: str | bytes) -> bool:
+    """Whether a permanent refusal means "sign in first" rather than a bad
+    address (only meaningful when the client did not sign in)."""
+    if code == 530:
+        return True
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    return 500 <= code < 600 and bool(_LOGIN_WANTED.search(text))
 
 
 def _timed_out(exc: BaseException) -> bool:

@@ -1452,7 +1452,7 @@ def test_no_port_request_when_the_server_answered() -> None:
     "reply, code",
     [
         (b"530 5.7.0 Must issue a STARTTLS command first.\r\n", Code.PLAINTEXT_REFUSED),
-        (b"530 5.7.57 Client not authenticated to send mail\r\n", Code.AUTH_FAILED),
+        (b"530 5.7.57 Client not authenticated to send mail\r\n", Code.AUTH_REQUIRED),
     ],
     ids=["gmail_starttls_first", "office365_not_authenticated"],
 )
@@ -1465,6 +1465,36 @@ def test_530_at_mail_from_is_not_the_senders_fault(reply: bytes, code: Code) -> 
         report = diagnosis.check(relay, None, rcpt=RCPT)
     assert (report.code, report.stage) == (code, Stage.MAIL_FROM)
     assert report.smtp_code == 530
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"530 5.7.0 Authentication required\r\n",  # Exim's usual ACL
+        b"554 5.7.1 <odbiorca@example.com>: Relay access denied\r\n",  # Postfix
+        b"550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain\r\n",
+    ],
+    ids=["exim_530", "postfix_relay", "exchange_relay"],
+)
+def test_no_login_refused_at_rcpt_to_asks_for_a_login(reply: bytes) -> None:
+    """MTAs refuse an unauthenticated client at RCPT TO; the recipient is not
+    at fault and "check the address" would send the user the wrong way."""
+    with RawServer(smtp(replies={"RCPT": reply})) as server:
+        relay = settings(server.port).model_copy(update={"login": ""})
+        report = diagnosis.check(relay, None, rcpt=RCPT)
+        assert (report.code, report.stage) == (Code.AUTH_REQUIRED, Stage.RCPT_TO)
+        with pytest.raises(DeliveryError) as caught:
+            deliver(relay, None, message_for(relay))
+    assert caught.value.code is Code.AUTH_REQUIRED
+    assert "Login" in report.hint("en") or "login" in report.hint("en")
+
+
+def test_a_refused_recipient_after_signing_in_is_the_recipients_fault() -> None:
+    reply = b"550 5.1.1 <odbiorca@example.com>: Recipient address rejected\r\n"
+    with RawServer(smtp(replies={"RCPT": reply})) as server:
+        relay = settings(server.port).model_copy(update={"login": ""})
+        report = diagnosis.check(relay, None, rcpt=RCPT)
+    assert report.code is Code.RECIPIENT_REJECTED
 
 
 # -- a server that stutters (OpenBSD spamd and other tarpits) -------------------

@@ -486,7 +486,8 @@ def test_no_login_on_sandbox_is_refused_at_mail_from(sandbox: Sandbox) -> None:
     settings = sandbox.settings(Encryption.STARTTLS)
     with pytest.raises(DeliveryError) as info:
         deliver(settings, None, a_message(settings))
-    assert info.value.code is Code.AUTH_FAILED
+    # Nobody signed in: not a wrong password, a missing login.
+    assert info.value.code is Code.AUTH_REQUIRED
     assert info.value.stage is Stage.MAIL_FROM
     assert info.value.smtp_code == 530
 

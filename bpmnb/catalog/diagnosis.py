@@ -187,6 +187,20 @@ _CODES: dict[str, Msg] = {
         "Check the login (for some providers it is the whole e-mail address) and "
         "password; sign in to webmail with them to confirm.",
     ),
+    "diagnosis.AUTH_REQUIRED": Msg(
+        "Serwer wymaga zalogowania, a połączenie odbyło się bez logowania "
+        "(pole „Login” jest puste).",
+        "The server requires signing in, and the connection did not sign in "
+        "(the login field is empty).",
+    ),
+    "diagnosis.AUTH_REQUIRED.hint": Msg(
+        "Wpisz login i hasło konta. Bez logowania serwer przyjmuje pocztę "
+        "tylko od komputerów, którym ufa: wtedy jego administrator musi dopisać "
+        "adres tego serwera BPM.",
+        "Enter the account's login and password. Without signing in, the "
+        "server takes mail only from machines it trusts: its administrator "
+        "then has to add this BPM server's address.",
+    ),
     "diagnosis.APP_PASSWORD_REQUIRED": Msg(
         "Dostawca nie przyjmuje zwykłego hasła konta od programów pocztowych: "
         "wymaga hasła aplikacji.",
