@@ -24,8 +24,10 @@ class _HasCode(Protocol):
     def code(self) -> Code: ...
 
 
-# Faults that may mean "the cloud does not let this port out".
-_PORT_CODES = frozenset({Code.CONNECT_TIMEOUT, Code.CONNECT_REFUSED, Code.NO_GREETING})
+# Faults that may mean "the cloud does not let this port out": the TCP
+# connection itself failed. A server that accepted it and then kept silent
+# (NO_GREETING) is past any firewall.
+_PORT_CODES = frozenset({Code.CONNECT_TIMEOUT, Code.CONNECT_REFUSED})
 _LOGIN_CODES = frozenset(
     {Code.AUTH_FAILED, Code.AUTH_DISABLED, Code.AUTH_UNAVAILABLE, Code.AUTH_REQUIRED}
 )
@@ -81,9 +83,17 @@ def provider_hints(
         and code in _PORT_CODES
         and not answered
         and settings.port not in presets.CLOUD_OPEN_PORTS
+        and not _local(settings.host)
     ):
         out.append(port_request(settings, lang))
     return out
+
+
+def _local(host: str) -> bool:
+    """This machine: the cloud's firewall has nothing to do with it."""
+    from bpmnb import rules
+
+    return rules.is_loopback(host)
 
 
 def port_request(settings: AccountSettings, lang: Lang) -> str:

@@ -562,7 +562,14 @@ def _check_transport(settings: AccountSettings, has_credentials: bool) -> list[F
         findings.append(
             _finding("encryption", "warning", "rules.cleartext_credentials")
         )
-    if port not in presets.CLOUD_OPEN_PORTS and not is_loopback(settings.host):
+    # The request names the server, so it waits for a valid one; this
+    # machine's own ports (the sandbox) are no business of the cloud's.
+    if (
+        port not in presets.CLOUD_OPEN_PORTS
+        and settings.host
+        and not is_loopback(settings.host)
+        and _host_finding(settings.host) is None
+    ):
         findings.append(
             _finding(
                 "port",

@@ -1441,11 +1441,16 @@ def test_no_port_request_when_the_server_answered() -> None:
     request = text("diagnosis.provider.port_request", "pl", port=s.port, host=s.host)
     assert request not in report.hint("pl")
     assert report.hint("pl").endswith(text("diagnosis.CONNECT_REFUSED.hint", "pl"))
-    # A refused TCP connection on the same port still gets the request.
-    refused = hints.hint_for(
-        BpmnbError(Code.CONNECT_REFUSED, stage=Stage.CONNECT), s, "pl"
-    )
-    assert request in refused
+    # A refused TCP connection on the same port of a remote server still gets
+    # the request; this machine's own ports, or a silent server past the
+    # firewall (NO_GREETING), do not.
+    remote = s.model_copy(update={"host": "smtp.firma.pl"})
+    tcp_refused = BpmnbError(Code.CONNECT_REFUSED, stage=Stage.CONNECT)
+    asked = text("diagnosis.provider.port_request", "pl", port=s.port, host=remote.host)
+    assert asked in hints.hint_for(tcp_refused, remote, "pl")
+    assert request not in hints.hint_for(tcp_refused, s, "pl")
+    silent = BpmnbError(Code.NO_GREETING, stage=Stage.GREETING)
+    assert asked not in hints.hint_for(silent, remote, "pl")
 
 
 @pytest.mark.parametrize(
