@@ -199,6 +199,16 @@ def _recipients(to: str | Sequence[str]) -> list[Address]:
     return found
 
 
+def check_recipient(value: str) -> str:
+    """The one recipient address in ``value``, checked as :func:`build`
+    checks "To" (raises :class:`MessageError` at field ``to``), so the
+    connection check refuses what a test message would refuse."""
+    found = _recipients(value)
+    if len(found) != 1:
+        raise MessageError("delivery.invalid_address", "to", address=value.strip())
+    return found[0].addr_spec
+
+
 def _message_id(given: str | None, domain: str) -> str:
     if given is None or not given.strip():
         return make_msgid(domain=domain)

@@ -113,6 +113,23 @@ def split_target(target: str) -> tuple[str, int | None]:
     return target, None
 
 
+def valid_target(target: str) -> bool:
+    """Whether ``target`` can name something to probe: a host, ``host:port``
+    with a port 1-65535, an IP address or an e-mail address. "host:99999"
+    and "host:abc" are refused rather than looked up in DNS as names."""
+    target = target.strip()
+    if not target:
+        return False
+    if "@" not in target and not target.startswith("["):
+        host, colon, _ = target.rpartition(":")
+        if colon and ":" not in host and split_target(target)[1] is None:
+            return False
+    hosts = candidate_hosts(target)
+    return bool(hosts) and all(
+        h and not any(c.isspace() or c in "/\\<>@" for c in h) for h in hosts
+    )
+
+
 def _port(number: str) -> int | None:
     if number.isascii() and number.isdigit() and 0 < int(number) < 65536:
         return int(number)

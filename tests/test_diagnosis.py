@@ -422,3 +422,27 @@ def test_cli_check_without_settings_or_host_says_what_to_give(tmp_path: Path) ->
     assert "--host" in out.stderr
     assert "bpmnb sandbox --configure" in out.stderr
     assert out.stdout == ""
+
+
+def test_cli_check_refuses_a_bad_recipient_before_connecting(tmp_path: Path) -> None:
+    """RCPT TO:<bad-address> would be sent as it is; send-test refuses it."""
+    with fs.FaultServer(fs.Behaviour()) as server:
+        out = _cli(
+            tmp_path,
+            "check",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(server.port),
+            "--encryption",
+            "none",
+            "--sender",
+            fs.SENDER,
+            "--to",
+            "bad-address",
+            "--json",
+        )
+        assert out.returncode == 2
+        data = json.loads(out.stdout)
+        assert [f["field"] for f in data["findings"]] == ["to"]
+        assert server.seen.commands == []  # no connection was made

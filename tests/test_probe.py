@@ -124,3 +124,28 @@ def test_cli_probe_nothing_works(tmp_path: Path) -> None:
     )  # fmt: skip
     assert out.returncode == 1
     assert "smtp.nothing.invalid" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "target", ["127.0.0.1:99999", "127.0.0.1:abc", "", "  ", "jan@", "smtp wp.pl"]
+)
+def test_probe_refuses_a_target_it_cannot_try(tmp_path: Path, target: str) -> None:
+    """Not looked up in DNS as a name: refused as bad usage, with the reason."""
+    out = subprocess.run(
+        [sys.executable, "-c", CLI, "--home", str(tmp_path), "probe", target],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert out.returncode == 2
+    assert "65535" in out.stderr
+    assert out.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["smtp.wp.pl", "smtp.wp.pl:587", "jan@wp.pl", "Jan <jan@wp.pl>", "[::1]:25"],
+)
+def test_probe_accepts_what_users_paste(target: str) -> None:
+    assert probe.valid_target(target)

@@ -391,6 +391,12 @@ _UI: dict[str, Msg] = {
         "save settings: “bpmnb sandbox --configure” (the trial account) or "
         "“bpmnb settings set”.",
     ),
+    "diagnosis.ui.probe_bad_target": Msg(
+        "„{target}” nie jest nazwą serwera, adresem IP ani adresem e-mail "
+        "(port po dwukropku musi być liczbą od 1 do 65535).",
+        "“{target}” is not a server name, an IP address or an e-mail address "
+        "(a port after the colon must be a number from 1 to 65535).",
+    ),
     "diagnosis.ui.probe_none": Msg(
         "Żadne z typowych połączeń z {target} nie zadziałało.",
         "None of the usual connections to {target} worked.",

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 from pydantic import SecretStr, ValidationError
 
-from bpmnb import credentials, diagnosis, rules, storage
+from bpmnb import credentials, diagnosis, message, rules, storage
 from bpmnb import probe as probe_mod
 from bpmnb.cli import (
     EXIT_FAILED,
@@ -197,6 +197,11 @@ def check(
     findings = rules.errors(
         rules.check(settings, password_stored=stored, for_sending=True)
     )
+    if rcpt is not None:
+        try:
+            rcpt = message.check_recipient(rcpt)
+        except message.MessageError as exc:
+            findings.append(exc.finding)
     if findings:
         _print_findings(findings, lang, as_json)
         raise SystemExit(EXIT_USAGE)
@@ -267,6 +272,9 @@ def probe(
 ) -> None:
     """Try the usual port/encryption pairs of a server or an address's domain."""
     lang = ctx.lang
+    if not probe_mod.valid_target(target):
+        click.echo(text("diagnosis.ui.probe_bad_target", lang, target=target), err=True)
+        raise SystemExit(EXIT_USAGE)
     try:
         results = probe_mod.probe(
             target,
