@@ -1148,9 +1148,8 @@ class SmtpSession:
             if limit.isdigit() and 0 < int(limit) < len(data):
                 self._stage = Stage.MAIL_FROM
                 self._fail(
-                    Code.MESSAGE_REJECTED,
-                    detail=f"the message has {len(data)} bytes; the server "
-                    f"accepts at most {limit} (SIZE, RFC 1870)",
+                    Code.MESSAGE_TOO_LARGE,
+                    detail=f"{len(data)} > SIZE {limit} (RFC 1870)",
                 )
         try:
             envelope_from = envelope_address(sender)

@@ -348,6 +348,20 @@ def test_send_test_wait_timeout_reports_the_state_after_the_message_in_flight(
     assert elapsed < 15  # bounded by the server's pause, not by a lease
 
 
+def test_send_test_wait_that_ends_on_retries_says_why(home: Home) -> None:
+    """A busy server (421) keeps the message queued past the wait:
+    the report says what the server answered, not only "still queued"."""
+    with FaultServer(script(greeting=["421 4.3.2 busy"] * 50)) as srv:
+        storage.save(home, plain_settings(srv))
+        result = bpmnb(
+            home, "--lang", "en", "send-test", "--to", "odbiorca@example.com",
+            "--wait", "--wait-timeout", "2",
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert "421" in result.stdout
+    assert "[SERVER_BUSY] (greeting) 421" in result.stdout
+
+
 def test_ctrl_c_during_send_test_wait_says_the_message_stays_queued(
     home: Home,
 ) -> None:

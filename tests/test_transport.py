@@ -927,8 +927,9 @@ def test_size_limit_announced_by_the_server(tmp_path: Path) -> None:
         with pytest.raises(DeliveryError) as info:
             deliver(settings, None, a_message(settings, body="x" * 1000))
         small = deliver(settings, None, a_message(settings, body="x"))
-    assert info.value.code is Code.MESSAGE_REJECTED
-    assert "400" in (info.value.detail or "")
+    assert info.value.code is Code.MESSAGE_TOO_LARGE
+    assert "SIZE 400" in (info.value.detail or "")
+    assert "SIZE" in info.value.message("pl") and "SIZE" in info.value.message("en")
     assert server.commands.count("MAIL") == 1  # only the small one was tried
     assert small.smtp_code == 250
     assert any("SIZE=" in line for line in server.lines if line.startswith("MAIL"))

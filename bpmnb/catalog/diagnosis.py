@@ -263,6 +263,18 @@ _CODES: dict[str, Msg] = {
         "Check attachment size and content (spam filters); the server's reply "
         "usually says what it objects to.",
     ),
+    "diagnosis.MESSAGE_TOO_LARGE": Msg(
+        "Wiadomość jest większa, niż serwer przyjmuje (limit podaje on sam w "
+        "odpowiedzi na EHLO, jako SIZE); nie wysłaliśmy jej.",
+        "The message is larger than the server accepts (it states its limit "
+        "itself, as SIZE in its EHLO reply); it was not sent.",
+    ),
+    "diagnosis.MESSAGE_TOO_LARGE.hint": Msg(
+        "Zmniejsz albo usuń załączniki (kodowanie base64 powiększa je o około "
+        "jedną trzecią) lub udostępnij plik w inny sposób.",
+        "Make the attachments smaller or remove them (base64 encoding adds "
+        "about a third to their size), or share the file another way.",
+    ),
     "diagnosis.TEMPORARY_FAILURE": Msg(
         "Serwer zgłosił chwilowy problem (kod 4xx).",
         "The server reported a temporary problem (a 4xx code).",

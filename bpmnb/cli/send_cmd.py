@@ -88,7 +88,9 @@ def describe(message: QueuedMessage, lang: Lang) -> list[str]:
         )
         stage = f" ({error.stage})" if error.stage else ""
         lines.append(f"[{error.code}]{stage} {reply}".rstrip())
-        if message.status is Status.SENT and error.detail:
+        if error.detail and (message.status is Status.SENT or not error.smtp_code):
+            # Also a refusal made here, with no reply to quote: the message
+            # larger than the server's SIZE (RFC 1870), say.
             lines.append(error.detail)
         lines.append(error.message(lang))
         hint = error.hint(lang)
@@ -242,6 +244,10 @@ def send_test(
                     status=text(f"queue.label.{current.status}", lang),
                 )
             )
+            if current.last_error is not None:
+                # Still queued after failed attempts (a 451, say): why.
+                for line in describe(current, lang)[1:]:
+                    click.echo(line)
         else:
             for line in describe(current, lang):
                 click.echo(line)
