@@ -15,3 +15,10 @@ module names alone:
 """
 
 __version__ = "0.1.0"
+
+import logging as _logging
+
+# A library only logs through its module loggers; the application decides
+# where records go. Without this, Python's last-resort handler would print
+# our English warnings between the CLI's Polish sentences (`-v` shows them).
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 
@@ -47,3 +48,38 @@ def test_light_commands_do_not_import_heavy_modules() -> None:
 def test_help_lists_all_commands() -> None:
     ctx = click.Context(main)
     assert main.list_commands(ctx) == sorted(COMMANDS)
+
+
+def test_a_reader_that_goes_away_is_not_an_error_to_explain(tmp_path: Path) -> None:
+    """`bpmnb queue list | head -1`: a closed pipe is not a path or
+    permission problem; say nothing, exit 1 as Python advises."""
+    from email.message import EmailMessage
+    from email.utils import make_msgid
+
+    from bpmnb.home import Home
+    from bpmnb.queue import Queue
+
+    home = Home(tmp_path / "home").ensure()
+    messages = []
+    for n in range(2000):
+        m = EmailMessage()
+        m["From"] = "powiadomienia@example.com"
+        m["To"] = "odbiorca@example.com"
+        m["Subject"] = f"Powiadomienie {n}"
+        m["Message-ID"] = make_msgid(domain="example.com")
+        m.set_content("x")
+        messages.append(m)
+    Queue(home.queue_file).enqueue_many(messages)
+    code = "import sys; from bpmnb.cli import main; sys.exit(main())"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "--home", str(home.root), "queue", "list",
+         "--limit", "2000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1
+    assert err == b""

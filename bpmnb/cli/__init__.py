@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import sqlite3
 import sys
 from dataclasses import dataclass
@@ -186,6 +187,13 @@ class LazyGroup(click.Group):
         as_json = "--json" in args
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader went away (`bpmnb queue list | head -1`): nothing
+            # to explain. Python's advice: point stdout at devnull so the
+            # flush at exit does not fail again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise SystemExit(EXIT_FAILED) from None
         except (BpmnbError, OSError) as exc:
             state = ctx.find_object(CliContext)
             fail(exc, state.lang if state else default_lang(), as_json=as_json)
