@@ -62,10 +62,9 @@ def _settings_for(home: Home, settings: AccountSettings | None) -> AccountSettin
         chosen = AccountSettings()
     password_stored = False
     if chosen.password is None:
-        try:
-            password_stored = for_settings(chosen, home) is not None
-        except Exception:  # a broken store is reported by the rules, not here
-            password_stored = False
+        # A damaged secret store raises its own error (naming the file):
+        # "no password saved" would send the user the wrong way.
+        password_stored = for_settings(chosen, home) is not None
     findings = rules.errors(
         rules.check(chosen, password_stored=password_stored, for_sending=True)
     )

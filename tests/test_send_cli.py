@@ -283,3 +283,18 @@ def test_an_attachment_that_is_not_a_regular_file_is_refused_unread(
     assert "nie jest zwykłym plikiem" in result.stderr
     assert result.stderr.count("nie jest zwykłym plikiem") == 1
     assert sandbox.received() == []
+
+
+def test_a_damaged_secrets_file_is_named_not_taken_for_no_password(
+    home: Home, sandbox: Sandbox
+) -> None:
+    save(home, sandbox)
+    (home.root / "secrets.json").write_text("garbage{", encoding="utf-8")
+    sent = run(home, "send-test", "--to", TO)
+    checked = run(home, "check")
+    for result in (sent, checked):
+        assert "secrets.json" in result.stderr, result.stderr
+        assert "jest uszkodzony" in result.stderr
+        assert "Wpisz hasło" not in result.stderr
+    assert sent.returncode == 2 and checked.returncode == 1
+    assert sandbox.received() == []

@@ -192,8 +192,9 @@ def check(
             if not password_stdin
             else False
         )
-    except BpmnbError:
-        stored = False
+    except BpmnbError as exc:
+        # A damaged secrets file: say so, not "no password is saved".
+        fail(exc, lang, as_json=as_json, code=EXIT_FAILED)
     findings = rules.errors(
         rules.check(settings, password_stored=stored, for_sending=True)
     )
