@@ -446,3 +446,26 @@ def test_cli_check_refuses_a_bad_recipient_before_connecting(tmp_path: Path) -> 
         data = json.loads(out.stdout)
         assert [f["field"] for f in data["findings"]] == ["to"]
         assert server.seen.commands == []  # no connection was made
+
+
+def test_cli_check_names_an_unwritable_transcript_before_connecting(
+    tmp_path: Path,
+) -> None:
+    with fs.FaultServer(fs.Behaviour()) as server:
+        out = _cli(
+            tmp_path,
+            "check",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(server.port),
+            "--encryption",
+            "none",
+            "--sender",
+            fs.SENDER,
+            "--transcript",
+            str(tmp_path / "missing-dir" / "t.txt"),
+        )
+        assert out.returncode == 2
+        assert "--transcript" in out.stderr and "--home" not in out.stderr
+        assert server.seen.commands == []

@@ -391,6 +391,12 @@ _UI: dict[str, Msg] = {
         "Transkrypcję (bez haseł) zapisano w {path}.",
         "The transcript (without passwords) was saved to {path}.",
     ),
+    "diagnosis.ui.transcript_unwritable": Msg(
+        "Nie można zapisać transkrypcji w {path} ({reason}); wskaż inny plik "
+        "w --transcript.",
+        "Cannot write the transcript to {path} ({reason}); give another file "
+        "to --transcript.",
+    ),
     "diagnosis.ui.no_settings": Msg(
         "Brak zapisanych ustawień i nie podano --host.",
         "No saved settings and no --host given.",

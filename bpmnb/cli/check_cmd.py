@@ -210,6 +210,22 @@ def check(
         credential = credentials.for_settings(settings, ctx.home)
     except BpmnbError as exc:
         fail(exc, lang, as_json=as_json, code=EXIT_FAILED)
+    if transcript_file:
+        # Refuse an unwritable --transcript before connecting, naming it (the
+        # generic OS message would point at --home).
+        try:
+            Path(transcript_file).write_text("", encoding="utf-8")
+        except OSError as exc:
+            click.echo(
+                text(
+                    "diagnosis.ui.transcript_unwritable",
+                    lang,
+                    path=transcript_file,
+                    reason=exc.strerror or exc,
+                ),
+                err=True,
+            )
+            raise SystemExit(EXIT_USAGE) from None
     transcript = Transcript() if transcript_file else None
     report = diagnosis.check(
         settings, credential, rcpt=rcpt, send=send, transcript=transcript
