@@ -175,10 +175,17 @@ def test_preset_fills_server_and_login_form(home: Home, key: str, login: str) ->
 
 def test_office365_preset_switches_to_oauth(home: Home) -> None:
     p = page(home)
+    p.form.apply(enabled=True)
     p.form.fields["sender"].value = "anna@contoso.onmicrosoft.com"
     p.presets.buttons["office365"].click()
     assert p.form.fields["auth"].value == "oauth2_office365"
     assert p.form.oauth_box.layout.display is None
+    # "Zapisz" is grey until Tenant ID and Client ID are given: the section
+    # holding them opens, so the reason is in sight; the note says so.
+    assert p.form.save_button.disabled
+    assert p.form.advanced.selected_index == 0
+    assert "Tenant ID" in p.presets.message.value
+    assert "hasło" not in p.presets.message.value
 
 
 def test_detect_offers_the_result_as_a_preset(home: Home) -> None:

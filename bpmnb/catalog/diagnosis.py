@@ -300,8 +300,10 @@ _CODES: dict[str, Msg] = {
         "Sending mail is switched off in the account settings.",
     ),
     "diagnosis.SENDING_DISABLED.hint": Msg(
-        "Zaznacz „Włącz wysyłanie” w ustawieniach konta, gdy będą gotowe.",
-        "Tick the option that enables sending once the settings are ready.",
+        "Ustaw „Włącz wysyłanie wiadomości email” na „Tak” i zapisz, gdy "
+        "ustawienia będą gotowe; czekające wiadomości wyjdą wtedy same.",
+        "Set “Enable sending email messages” to Yes and save once the "
+        "settings are ready; the waiting messages then go out by themselves.",
     ),
 }
 

@@ -45,6 +45,14 @@ MESSAGES: dict[str, Msg] = {
         "Wpisano ustawienia dostawcy {name}. Sprawdź je i uzupełnij hasło.",
         "Filled in the settings of {name}. Check them and add the password.",
     ),
+    "ui.preset.applied_oauth": Msg(
+        "Wpisano ustawienia dostawcy {name}. Logowanie idzie przez OAuth2: "
+        "uzupełnij Tenant ID i Client ID w „Ustawieniach zaawansowanych” "
+        "(notatnik 05 prowadzi przez rejestrację aplikacji).",
+        "Filled in the settings of {name}. Sign-in uses OAuth2: fill in the "
+        "Tenant ID and Client ID under the advanced settings (notebook 05 "
+        "walks through the app registration).",
+    ),
     "ui.preset.sandbox": Msg("Piaskownica", "Sandbox"),
     "ui.preset.sandbox_applied": Msg(
         "Ustawienia wskazują teraz piaskownicę na tym komputerze: wiadomości nie "

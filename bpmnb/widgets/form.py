@@ -399,6 +399,14 @@ class SettingsForm(Section):
                 self._client_secret_stored(), "ui.client_secret_stored", None
             )
         self.save_button.disabled = settings is None or bool(rules.errors(findings))
+        # An error in the folded advanced section (Tenant ID after the Office
+        # 365 preset, say) would leave "Zapisz" grey with no reason in sight.
+        hidden = {*ADVANCED_FIELDS, *(f"oauth.{n}" for n in OAUTH_FIELDS)}
+        if any(
+            f.field in hidden or f"oauth.{f.field}" in hidden
+            for f in rules.errors(findings)
+        ):
+            self.advanced.selected_index = 0
         return settings, findings
 
     def _empty(self, key: str) -> None:

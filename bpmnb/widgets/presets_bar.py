@@ -76,7 +76,11 @@ class PresetsBar(Section):
 
     def choose(self, preset: Preset) -> None:
         self.form.apply_preset(preset)
-        self._say("ui.preset.applied", name=preset.name)
+        oauth = preset.auth is AuthMethod.OAUTH2_OFFICE365
+        self._say(
+            "ui.preset.applied_oauth" if oauth else "ui.preset.applied",
+            name=preset.name,
+        )
 
     # -- the sandbox -----------------------------------------------------------
 
