@@ -246,6 +246,10 @@ class _Wire:
         while True:
             raw = self.readline(deadline)
             if raw is None:
+                if not self.greeted:
+                    # A greeting begun and never finished (a tarpit, a
+                    # stalled proxy): the server is silent, not gone.
+                    raise _Fault(Code.NO_GREETING, "greeting not finished in time")
                 raise _Dropped("timeout")
             line = self._masked(raw.decode("utf-8", "replace"))
             log.debug("S: %s", line)

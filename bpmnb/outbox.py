@@ -189,6 +189,8 @@ def ensure_worker(
             _workers[key] = worker
         elif settings is not None or worker.settings is not None:
             worker.use_settings(settings, only=only)
+        else:
+            worker.wake()  # a message retried or queued by another process
     return worker
 
 

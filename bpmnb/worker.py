@@ -282,6 +282,10 @@ class Worker:
         self._settings = None
         self._credential = None
         self._reconfigured = True
+        # A refusal earned by the form's values says nothing of the saved
+        # ones: lift the hold it put on the queue.
+        self._unhold_account = True
+        self._hold_until = 0.0
 
     def once(self) -> int:
         """Send what is due now, close the connection, return the count

@@ -1527,6 +1527,21 @@ def test_check_is_bounded_against_a_stuttering_greeting() -> None:
     with RawServer(_stutter(6.0)) as server:
         report, _, elapsed = run_check(settings(server.port, timeout=1.0))
     assert not report.ok and report.stage is Stage.GREETING
+    # Silent, not gone: the server never closed anything.
+    assert report.code is Code.NO_GREETING
+    assert elapsed < 1.0 + 1.0
+
+
+def test_an_endless_multiline_greeting_is_no_greeting_not_a_hang_up() -> None:
+    def handler(c: Conn) -> None:
+        end = time.monotonic() + 4
+        while time.monotonic() < end:
+            c.send(b"220-hello\r\n")
+            time.sleep(0.3)
+
+    with RawServer(handler) as server:
+        report, _, elapsed = run_check(settings(server.port, timeout=1.0))
+    assert (report.code, report.stage) == (Code.NO_GREETING, Stage.GREETING)
     assert elapsed < 1.0 + 1.0
 
 

@@ -149,7 +149,7 @@ def test_sandbox_requires_login(sandbox: Sandbox) -> None:
             None,
             msg.build(settings, to="a@example.com", subject="x", body="y"),
         )
-    assert info_.value.code is Code.AUTH_FAILED
+    assert info_.value.code is Code.AUTH_REQUIRED
     assert info_.value.smtp_code == 530
 
 

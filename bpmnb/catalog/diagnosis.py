@@ -286,8 +286,9 @@ _CODES: dict[str, Msg] = {
         "sending limit was reached.",
     ),
     "diagnosis.CONNECTION_DROPPED": Msg(
-        "Serwer niespodziewanie zamknął połączenie.",
-        "The server closed the connection unexpectedly.",
+        "Serwer przerwał rozmowę: zamknął połączenie albo przestał odpowiadać.",
+        "The server broke off the conversation: it closed the connection or "
+        "stopped answering.",
     ),
     "diagnosis.CONNECTION_DROPPED.hint": Msg(
         "Sprawdź, czy port i szyfrowanie pasują do siebie; jeśli tak, spróbuj "
