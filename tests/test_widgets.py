@@ -381,6 +381,27 @@ def test_send_through_the_queue_to_the_sandbox(home: Home, box: Sandbox) -> None
     assert b"FZ 1/24" not in _all_state(p.widget).encode()
 
 
+def test_with_no_worker_running_the_form_says_so_soon(
+    home: Home, box: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Delivery by a separate "bpmnb worker" that is not running: the form
+    says so within seconds instead of holding the button for a minute."""
+    from bpmnb.widgets import test_message
+
+    monkeypatch.setattr(test_message, "WORKER_PICKUP", 0.5)
+    p = page(home)
+    p.form.load(box.settings())
+    p.form.apply(delivery_component="worker")
+    p.form.fields["password"].value = box.password
+    p.test.fields["to"].value = "odbiorca@example.com"
+    started = time.monotonic()
+    state = p.test.send(wait=30)
+    assert time.monotonic() - started < 10
+    assert state is not None and state.status is Status.QUEUED
+    assert "bpmnb worker" in p.test.outcome.value
+    assert "wysłanie.)" not in p.test.outcome.value  # a label, not a sentence
+
+
 def test_send_button_runs_in_the_background(home: Home, box: Sandbox) -> None:
     storage.save(home, box.settings())
     p = page(home)

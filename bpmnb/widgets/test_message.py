@@ -18,13 +18,16 @@ import ipywidgets as w
 from bpmnb import outbox
 from bpmnb.errors import SettingsError
 from bpmnb.home import Home
-from bpmnb.i18n import Lang
+from bpmnb.i18n import Lang, text
 from bpmnb.message import Attachment, MessageError
 from bpmnb.queue import QueuedMessage, Status
-from bpmnb.settings import AccountSettings
+from bpmnb.settings import AccountSettings, DeliveryComponent
 from bpmnb.widgets._base import Section, css, esc, row
 
 DEFAULT_WAIT = 60.0
+# How long a separate worker may take to pick a message up before the form
+# says it seems not to run (its poll interval is a few seconds).
+WORKER_PICKUP = 8.0
 """Upper bound on following one test message, in seconds. A delivery that
 takes longer is still in the queue and ``bpmnb queue`` shows its fate."""
 
@@ -166,14 +169,28 @@ class TestMessage(Section):
 
     def follow(self, queue_id: int, wait: float = DEFAULT_WAIT) -> QueuedMessage | None:
         """Poll the queue until the message is done or ``wait`` passes."""
-        deadline = time.monotonic() + wait
+        started = time.monotonic()
+        deadline = started + wait
         state = outbox.status(self.home, queue_id)
         announced_sending = False
+        settings = self._settings()
+        elsewhere = (
+            settings is not None
+            and settings.delivery_component is DeliveryComponent.WORKER
+        )
         while state is not None and not state.done and time.monotonic() < deadline:
             if state.status is Status.QUEUED and (
                 state.attempts > 0 or state.held is not None
             ):
                 break  # one attempt failed (a retry is due) or the queue holds it
+            if (
+                elsewhere
+                and state.attempts == 0
+                and time.monotonic() - started > WORKER_PICKUP
+            ):
+                # A running "bpmnb worker" takes a new message within its
+                # poll interval; none did: say so now rather than at the end.
+                break
             if state.status is Status.SENDING and not announced_sending:
                 self._say("bpmnb-sending", "ui.test.sending")
                 announced_sending = True
@@ -202,6 +219,5 @@ class TestMessage(Section):
             if error is not None and error.hint(self.lang):
                 self._say("bpmnb-hint", "ui.test.hint", hint=error.hint(self.lang))
         else:
-            self._say(
-                "bpmnb-waiting", "ui.test.waiting", status=state.status_text(self.lang)
-            )
+            label = text(f"queue.label.{state.status}", self.lang)
+            self._say("bpmnb-waiting", "ui.test.waiting", status=label)
