@@ -424,24 +424,20 @@ def test_cli_check_without_settings_or_host_says_what_to_give(tmp_path: Path) ->
     assert out.stdout == ""
 
 
+def _plain_check(
+    home: Path, server: fs.FaultServer, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """``bpmnb check`` against ``server`` without TLS or login."""
+    target = ["--host", "127.0.0.1", "--port", str(server.port)]
+    return _cli(
+        home, "check", *target, "--encryption", "none", "--sender", fs.SENDER, *extra
+    )
+
+
 def test_cli_check_refuses_a_bad_recipient_before_connecting(tmp_path: Path) -> None:
     """RCPT TO:<bad-address> would be sent as it is; send-test refuses it."""
     with fs.FaultServer(fs.Behaviour()) as server:
-        out = _cli(
-            tmp_path,
-            "check",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(server.port),
-            "--encryption",
-            "none",
-            "--sender",
-            fs.SENDER,
-            "--to",
-            "bad-address",
-            "--json",
-        )
+        out = _plain_check(tmp_path, server, "--to", "bad-address", "--json")
         assert out.returncode == 2
         data = json.loads(out.stdout)
         assert [f["field"] for f in data["findings"]] == ["to"]
@@ -452,20 +448,8 @@ def test_cli_check_names_an_unwritable_transcript_before_connecting(
     tmp_path: Path,
 ) -> None:
     with fs.FaultServer(fs.Behaviour()) as server:
-        out = _cli(
-            tmp_path,
-            "check",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(server.port),
-            "--encryption",
-            "none",
-            "--sender",
-            fs.SENDER,
-            "--transcript",
-            str(tmp_path / "missing-dir" / "t.txt"),
-        )
+        missing = str(tmp_path / "missing-dir" / "t.txt")
+        out = _plain_check(tmp_path, server, "--transcript", missing)
         assert out.returncode == 2
         assert "--transcript" in out.stderr and "--home" not in out.stderr
         assert server.seen.commands == []
