@@ -36,7 +36,7 @@ def for_settings(
         # Only a password saved for this server and login (see
         # storage.stored_password): never one typed for another account.
         password = os.environ.get("BPMNB_PASSWORD") or storage.stored_password(
-            home, store, account=(settings.host, settings.login)
+            home, store, account=settings
         )
     if not password:
         return None

@@ -142,7 +142,7 @@ def _send(
     queue_id = Queue(home.queue_file).enqueue(built, kind=kind)
     log.info("message %d (%s) handed to the mail queue", queue_id, kind)
     if chosen.delivery_component is DeliveryComponent.INPROCESS:
-        ensure_worker(home, settings=_unsaved(home, settings), only=[queue_id]).wake()
+        ensure_worker(home, settings=_unsaved(home, settings), only=[queue_id])
     return queue_id
 
 
@@ -181,16 +181,16 @@ def ensure_worker(
     key = home.root
     with _workers_lock:
         worker = _workers.get(key)
-        if worker is None or not worker.alive:
-            worker = Worker(home, config=config)
-            if settings is not None:
-                worker.use_settings(settings, only=only)
-            worker.start()
-            _workers[key] = worker
-        elif settings is not None or worker.settings is not None:
-            worker.use_settings(settings, only=only)
+        new = worker is None or not worker.alive
+        if worker is None or new:
+            worker = _workers[key] = Worker(home, config=config)
+        # Settings before the thread starts: its first claim must see them.
+        if settings is not None or worker.settings is not None:
+            worker.use_settings(settings, only=only if settings is not None else None)
         else:
-            worker.wake()  # a message retried or queued by another process
+            worker.wake()  # a message just queued, retried, or another process's
+        if new:
+            worker.start()
     return worker
 
 

@@ -273,10 +273,8 @@ class Claimed:
         """
         if not self.recipients:
             return None
-        found_end = _HEADER_END.search(self.raw)
-        head = self.raw[: found_end.start() + 1] if found_end else self.raw
         found: dict[bytes, bytes] = {}
-        for match in _ENVELOPE_HEADERS.finditer(head):
+        for match in _ENVELOPE_HEADERS.finditer(_head(self.raw)):
             name = match.group(1).lower()
             if name == b"bcc":
                 return None
@@ -302,10 +300,9 @@ class Claimed:
         # Headers only: the body is never looked at, only written back.
         # UTF-8 headers (RFC 6532, stored for a non-ASCII local part) need the
         # modern parser to read back as text rather than escaped bytes.
-        found_end = _HEADER_END.search(self.raw)
-        head = self.raw[: found_end.start() + 1] if found_end else self.raw
+        utf8 = not _head(self.raw).isascii()
         parsed = BytesParser(
-            StoredMessage, policy=policy.compat32 if head.isascii() else policy.SMTPUTF8
+            StoredMessage, policy=policy.SMTPUTF8 if utf8 else policy.compat32
         ).parsebytes(self.raw, headersonly=True)
         assert isinstance(parsed, StoredMessage)
         parsed.stored = self.raw
@@ -951,25 +948,17 @@ def _private(path: Path) -> None:
     SQLite gives its -wal and -shm files the database file's permissions.
     A file created earlier with wider permissions is narrowed."""
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     except OSError:
         return  # unreadable or read-only: SQLite reports it with its own error
-    try:
-        mode = os.fstat(fd).st_mode & 0o777
-        if mode & 0o077:
-            os.fchmod(fd, mode & 0o700)
-    except OSError:
-        pass  # not our file: leave it as it is
-    finally:
-        os.close(fd)
-    for suffix in ("-wal", "-shm"):
-        other = path.with_name(path.name + suffix)
+    for name in (path.name, path.name + "-wal", path.name + "-shm"):
+        one = path.with_name(name)
         try:
-            mode = other.stat().st_mode & 0o777
+            mode = one.stat().st_mode & 0o777
             if mode & 0o077:
-                other.chmod(mode & 0o700)
+                one.chmod(mode & 0o700)
         except OSError:
-            continue
+            continue  # absent, or not our file: leave it as it is
 
 
 def _stored_recipients(value: object) -> tuple[str, ...]:
@@ -982,18 +971,17 @@ def _stored_recipients(value: object) -> tuple[str, ...]:
     return tuple(str(a) for a in data if a)
 
 
-def _all_addresses(message: EmailMessage) -> list[str]:
+def _addresses(message: EmailMessage, *headers: str) -> list[str]:
     fields: list[str] = []
-    for header in ("From", "Sender", "Reply-To", "To", "Cc", "Bcc"):
+    for header in headers:
         fields.extend(str(v) for v in message.get_all(header, []))
     return [addr for _, addr in getaddresses(fields) if addr]
 
 
-def _recipients(message: EmailMessage) -> list[str]:
-    fields: list[str] = []
-    for header in ("To", "Cc", "Bcc"):
-        fields.extend(str(v) for v in message.get_all(header, []))
-    return [addr for _, addr in getaddresses(fields) if addr]
+def _head(raw: bytes) -> bytes:
+    """The header section of a stored message (up to its empty line)."""
+    found_end = _HEADER_END.search(raw)
+    return raw[: found_end.start() + 1] if found_end else raw
 
 
 def _row(
@@ -1005,7 +993,9 @@ def _row(
     # A non-ASCII local part must be written as UTF-8 (RFC 6532): the SMTP
     # policy would turn it into an RFC 2047 encoded word, which section 5 of
     # RFC 2047 forbids in an address and which a server takes literally.
-    utf8 = not all(a.rpartition("@")[0].isascii() for a in _all_addresses(message))
+    recipients = _addresses(message, "To", "Cc", "Bcc")
+    others = _addresses(message, "From", "Sender", "Reply-To")
+    utf8 = not all(a.rpartition("@")[0].isascii() for a in [*recipients, *others])
     raw = message.as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
     return (
         kind,
@@ -1013,7 +1003,7 @@ def _row(
         now,
         now,
         str(message.get("Subject", "")),
-        json.dumps(_recipients(message)),
+        json.dumps(recipients),
         message_id,
         raw,
     )

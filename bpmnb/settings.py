@@ -53,6 +53,11 @@ YES_NO: dict[str, bool] = {"tak": True, "t": True, "nie": False, "n": False}
 """Yes and no as a Polish administrator types them."""
 
 
+def _any_case(value: object) -> object:
+    """A choice typed in any case ("SSL", "StartTLS") as its lower-case value."""
+    return value.lower() if isinstance(value, str) else value
+
+
 def _password_as_typed(value: object) -> object:
     # A password is kept exactly as typed, spaces around it included: they
     # may be part of it. Wrapping it here keeps the model's
@@ -121,10 +126,7 @@ class OAuthSettings(BaseModel):
     def _trim(cls, value: object) -> object:
         return trim_pasted(value)
 
-    @field_validator("flow", mode="before")
-    @classmethod
-    def _flow_any_case(cls, value: object) -> object:
-        return value.lower() if isinstance(value, str) else value
+    _flow_any_case = field_validator("flow", mode="before")(_any_case)
 
 
 class AccountSettings(BaseModel):
@@ -163,11 +165,9 @@ class AccountSettings(BaseModel):
     def _trim(cls, value: object, info: ValidationInfo) -> object:
         return value if info.field_name == "password" else trim_pasted(value)
 
-    @field_validator("encryption", "auth", "delivery_component", mode="before")
-    @classmethod
-    def _choice_any_case(cls, value: object) -> object:
-        # "SSL" and "STARTTLS" name the same choice as "ssl" and "starttls".
-        return value.lower() if isinstance(value, str) else value
+    _choice_any_case = field_validator(
+        "encryption", "auth", "delivery_component", mode="before"
+    )(_any_case)
 
     @field_validator("timeout", mode="before")
     @classmethod

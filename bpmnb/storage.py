@@ -64,13 +64,20 @@ class SettingsFileError(SettingsError):
         return f"[{self.code}] {self.message(lang)}"
 
 
-Account = tuple[object, object]
-"""``(host, login)`` as the settings or a form hold them (either may be None)."""
+Account = AccountSettings | Mapping[str, object]
+"""Settings, or their plain data (a form's, a file's): what names the server
+and the login a password is for."""
 
 
-def password_binding(host: object, login: object) -> str:
+def password_binding(account: Account) -> str:
     """What a stored password is bound to: the server and the login it was
     saved for. Server names are case-insensitive (RFC 1035 section 2.3.3)."""
+    host: object
+    login: object
+    if isinstance(account, AccountSettings):
+        host, login = account.host, account.login
+    else:
+        host, login = account.get("host"), account.get("login")
     name = str(host or "").strip().rstrip(".").lower()
     return f"{name}\n{str(login or '').strip()}"
 
@@ -91,7 +98,7 @@ def stored_password(
     if not value or account is None:
         return value or None
     bound = store.get("password_for")
-    if bound is not None and bound != password_binding(*account):
+    if bound is not None and bound != password_binding(account):
         return None
     return value
 
@@ -101,11 +108,6 @@ def password_stored(
 ) -> bool:
     """Whether the secret store holds a password (for ``account``, if given)."""
     return stored_password(home, store, account=account) is not None
-
-
-def data_account(data: Mapping[str, object]) -> Account:
-    """``(host, login)`` of settings given as plain data (a form, a file)."""
-    return data.get("host"), data.get("login")
 
 
 def _read_mapping(path: Path, *, missing_ok: bool = False) -> dict[str, Any] | None:
@@ -217,11 +219,10 @@ def save(
     (a disabled draft may be incomplete). Nothing is written then.
     """
     password = _prepared_password(settings)
-    account = (settings.host, settings.login)
     stored = False
     if password is None and settings.auth is AuthMethod.PASSWORD and settings.login:
         store = store or open_store(home)
-        stored = password_stored(home, store, account=account)
+        stored = password_stored(home, store, account=settings)
     findings = rules.check(settings, password_stored=stored)
     problems = rules.errors(findings)
     if problems:
@@ -237,7 +238,7 @@ def save(
         store = store or open_store(home)
         previous = (store.get("password"), store.get("password_for"))
         store.set("password", password)
-        store.set("password_for", password_binding(*account))
+        store.set("password_for", password_binding(settings))
     try:
         _keep_damaged(home.settings_file)
         _write_json(home.settings_file, settings.public_dict())
@@ -271,7 +272,7 @@ def _forget_stale_password(
     if used:
         if store.get("password_for") is None:
             # Saved before bindings existed: bind it to what it is used with.
-            store.set("password_for", password_binding(settings.host, settings.login))
+            store.set("password_for", password_binding(settings))
         return
     if store.get("password") is not None:
         store.delete("password")

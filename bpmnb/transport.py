@@ -1335,7 +1335,7 @@ class SmtpSession:
             stage=Stage.RCPT_TO,
             smtp_code=first_code,
             smtp_reply=first_reply,
-            detail="; ".join(f"{a}: {c} {r}" for a, (c, r) in refused.items()),
+            detail=refusal_detail(refused),
         )
         error.refused = refused  # type: ignore[attr-defined]
         self._stage = Stage.RCPT_TO
@@ -1441,6 +1441,11 @@ def login_wanted(code: int, reply: str | bytes) -> bool:
         return True
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
     return 500 <= code < 600 and bool(_LOGIN_WANTED.search(text))
+
+
+def refusal_detail(refused: dict[str, tuple[int, str]]) -> str:
+    """Each refused recipient with the server's reply, on one line."""
+    return "; ".join(f"{a}: {c} {r}".rstrip() for a, (c, r) in refused.items())
 
 
 def _timed_out(exc: BaseException) -> bool:

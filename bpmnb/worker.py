@@ -31,7 +31,7 @@ from bpmnb.errors import BpmnbError, Code, DeliveryError, Stage
 from bpmnb.home import Home
 from bpmnb.queue import Claimed, Hold, LastError, Queue
 from bpmnb.settings import AccountSettings
-from bpmnb.transport import Credential, SmtpSession, Transcript
+from bpmnb.transport import Credential, SmtpSession, Transcript, refusal_detail
 
 log = logging.getLogger(__name__)
 
@@ -564,7 +564,9 @@ class Worker:
     ) -> None:
         stored = LastError.from_error(error)
         attempt = (started, error.smtp_code, transcript)
-        if _temporary(error) and item.attempts < self.config.max_attempts:
+        # Every recipient refused, some for now (4xx): the transport names
+        # the failure TEMPORARY_FAILURE whatever their order, so it retries.
+        if error.temporary and item.attempts < self.config.max_attempts:
             delay = self.config.backoff(item.attempts)
             self.queue.mark_retry(
                 item.id,
@@ -609,23 +611,8 @@ def _refused(refused: dict[str, tuple[int, str]]) -> LastError | None:
         stage=str(Stage.RCPT_TO),
         smtp_code=first_code,
         reply=first_reply,
-        detail="; ".join(f"{a}: {c} {r}".rstrip() for a, (c, r) in refused.items()),
+        detail=refusal_detail(refused),
     )
-
-
-def _temporary(error: BpmnbError) -> bool:
-    """Whether trying again may succeed. When every recipient was refused,
-    any temporary (4xx) refusal makes the whole failure temporary, whatever
-    the order of the recipients: the transport reports the first refusal's
-    code, so "550, 451" would otherwise fail at once and "451, 550" retry.
-    A retry that reaches the 4xx recipient records the 5xx one as refused
-    on the sent message."""
-    refused = getattr(error, "refused", None)
-    if error.stage is Stage.RCPT_TO and isinstance(refused, dict) and refused:
-        return any(
-            isinstance(v, tuple) and 400 <= int(v[0]) < 500 for v in refused.values()
-        )
-    return error.temporary
 
 
 _ACCOUNT_STAGES = frozenset(

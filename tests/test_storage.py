@@ -164,7 +164,7 @@ def test_a_stored_password_belongs_to_its_server_and_login(home: Home) -> None:
     assert saved is not None and saved.host == "smtp.example.com"
     # The server name is case-insensitive; the login is not another account.
     same = account(password=None, host="SMTP.Example.COM.")
-    assert storage.password_stored(home, account=(same.host, same.login))
+    assert storage.password_stored(home, account=same)
     credential = credentials.for_settings(other, home)
     assert credential is None
     elsewhere = account(password=None, login="ktos.inny")

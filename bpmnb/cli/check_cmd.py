@@ -187,10 +187,8 @@ def check(
         typed = sys.stdin.readline().rstrip("\r\n")
         settings = settings.model_copy(update={"password": SecretStr(typed)})
     try:
-        stored = (
-            storage.password_stored(ctx.home, account=(settings.host, settings.login))
-            if not password_stdin
-            else False
+        stored = not password_stdin and storage.password_stored(
+            ctx.home, account=settings
         )
     except BpmnbError as exc:
         # A damaged secrets file: say so, not "no password is saved".

@@ -66,8 +66,7 @@ def _password_state(
     """(masked value or None, where it comes from) - never the value itself."""
     if os.environ.get("BPMNB_PASSWORD"):
         return MASK, text("storage.cli.password_env", ctx.lang)
-    account = (settings.host, settings.login)
-    if storage.password_stored(ctx.home, store, account=account):
+    if storage.password_stored(ctx.home, store, account=settings):
         backend = describe(store, ctx.lang)
         return MASK, text("storage.cli.password_stored", ctx.lang, backend=backend)
     return None, text("storage.cli.password_none", ctx.lang)
@@ -188,7 +187,7 @@ def validate(ctx: CliContext, as_json: bool, sending: bool, file: Path | None) -
             stored = storage.password_stored(
                 ctx.home,
                 _store_or_fail(ctx, as_json),
-                account=storage.data_account(data),
+                account=data,
             )
             _, findings = rules.review(
                 data, password_stored=stored, for_sending=sending
@@ -201,7 +200,7 @@ def validate(ctx: CliContext, as_json: bool, sending: bool, file: Path | None) -
             stored = storage.password_stored(
                 ctx.home,
                 _store_or_fail(ctx, as_json),
-                account=(settings.host, settings.login),
+                account=settings,
             )
             findings = rules.check(
                 settings, password_stored=stored, for_sending=sending
@@ -360,9 +359,7 @@ def _change(ctx: CliContext, pairs: tuple[str, ...], password: str) -> None:
     store = _store_or_fail(ctx)
     settings, findings = rules.review(
         data,
-        password_stored=storage.password_stored(
-            ctx.home, store, account=storage.data_account(data)
-        ),
+        password_stored=storage.password_stored(ctx.home, store, account=data),
     )
     if settings is None:
         _echo_findings(findings, ctx.lang)
@@ -378,9 +375,7 @@ def _change(ctx: CliContext, pairs: tuple[str, ...], password: str) -> None:
     warnings = rules.warnings(
         rules.check(
             settings,
-            password_stored=storage.password_stored(
-                ctx.home, store, account=(settings.host, settings.login)
-            ),
+            password_stored=storage.password_stored(ctx.home, store, account=settings),
         )
     )
     _echo_findings(warnings, ctx.lang)

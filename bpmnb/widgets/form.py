@@ -100,7 +100,8 @@ class SettingsForm(Section):
         self.home = home or Home.resolve()
         self._store = store
         self._loading = False
-        self._password_stored: tuple[storage.Account, bool] | None = None
+        # (the server and login it was looked up for, whether one is stored)
+        self._password_stored: tuple[str, bool] | None = None
         self._load_problem: BpmnbError | None = None
         # What the last preset filled in, to tell it from what the user typed.
         self._from_preset: dict[str, object] = {}
@@ -253,14 +254,15 @@ class SettingsForm(Section):
         """Whether a password is stored for the server and login the form
         shows now: pick another provider and the sandbox's password no longer
         counts (see :func:`bpmnb.storage.stored_password`)."""
-        account = storage.data_account(self.data())
-        if self._password_stored is None or self._password_stored[0] != account:
+        data = self.data()
+        key = storage.password_binding(data)
+        if self._password_stored is None or self._password_stored[0] != key:
             try:
-                found = storage.password_stored(self.home, self.store, account=account)
+                found = storage.password_stored(self.home, self.store, account=data)
             except BpmnbError as exc:
                 self.show_error(exc)
                 found = False
-            self._password_stored = (account, found)
+            self._password_stored = (key, found)
         return self._password_stored[1]
 
     def _client_secret_stored(self) -> bool:
